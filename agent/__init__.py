@@ -1,0 +1,1 @@
+"""Mien's agent: the LangGraph graph, its state, the chat model client and the CLI."""

@@ -1,0 +1,7 @@
+"""``python -m agent.cli`` runs the ``mien`` command line."""
+
+import sys
+
+from agent.cli.app import main
+
+sys.exit(main())

@@ -1,0 +1,52 @@
+"""``mien models``: every model backend, where its weights come from, and whether it is ready."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import typer
+from rich.table import Table
+
+import tools
+from agent.cli.output import console, emit_json
+from tools.registry import ALL_REGISTRIES
+
+
+def _import_all_backends() -> None:
+    """Import every ``tools`` module that registers backends (registration happens at import)."""
+    for info in pkgutil.walk_packages(tools.__path__, prefix="tools."):
+        if info.name.rsplit(".", 1)[-1] in {"detectors", "embedders", "backends", "registry_entries", "models"}:
+            try:
+                importlib.import_module(info.name)
+            except ImportError:
+                continue
+
+
+def models(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List every backend, its weights and whether it is ready to run."""
+    _import_all_backends()
+    rows = []
+    for registry in ALL_REGISTRIES:
+        for entry in registry.entries():
+            try:
+                ready = bool(entry.ready())
+                weights = entry.weights()
+            except Exception as error:  # a broken backend must not hide the others
+                ready, weights = False, f"error: {error}"
+            rows.append({"task": entry.task, "name": entry.name, "default": entry.default, "ready": ready,
+                         "weights": weights, "description": entry.description})
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="Mien model backends")
+    for column in ("task", "name", "default", "ready", "weights", "description"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["task"], row["name"], "*" if row["default"] else "", "yes" if row["ready"] else "no",
+                      str(row["weights"]), row["description"])
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("models")(models)

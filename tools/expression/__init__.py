@@ -1,0 +1,1 @@
+"""Facial expression: basic emotions, action-unit estimates, dynamics, and compound expressions."""

