@@ -19,8 +19,14 @@ from evals.samples import astronaut, group_photo_path, tom_hanks_path
 from tools.media import load_image, write_video
 
 # Head-and-shoulders crops (x0, y0, x1, y1) of the people in insightface's t1.jpg, left to right.
-GROUP_PEOPLE_CROPS = [(17, 240, 218, 450), (230, 120, 422, 320), (400, 240, 645, 470), (690, 310, 910, 525),
-                      (850, 25, 1080, 260), (1075, 235, 1290, 450)]
+GROUP_PEOPLE_CROPS = [
+    (17, 240, 218, 450),
+    (230, 120, 422, 320),
+    (400, 240, 645, 470),
+    (690, 310, 910, 525),
+    (850, 25, 1080, 260),
+    (1075, 235, 1290, 450),
+]
 
 
 @lru_cache(maxsize=1)
@@ -64,7 +70,7 @@ def render_frames(sprites: list[Sprite], seconds: float, fps: float, size: tuple
     """Frames (H, W, 3) of the sprites over the background, drawn in order (later sprites occlude earlier)."""
     width, height = size
     base = background(width, height)
-    for index in range(int(round(seconds * fps))):
+    for index in range(round(seconds * fps)):
         t = index / fps
         frame = base.copy()
         for sprite in sprites:
@@ -85,8 +91,14 @@ def _paste(frame: np.ndarray, image: np.ndarray, cx: float, cy: float, target_h:
     frame[fy0:fy1, fx0:fx1] = resized[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0]
 
 
-def pan_zoom_clip(path: str | Path, seconds: float = 4.0, fps: float = 10.0, size: tuple[int, int] = (640, 360),
-                  image: np.ndarray | None = None, audio: np.ndarray | None = None) -> Path:
+def pan_zoom_clip(
+    path: str | Path,
+    seconds: float = 4.0,
+    fps: float = 10.0,
+    size: tuple[int, int] = (640, 360),
+    image: np.ndarray | None = None,
+    audio: np.ndarray | None = None,
+) -> Path:
     """One person (the astronaut by default) panning left to right while zooming from 40% to 80% of the height."""
     width, height = size
     head = astronaut_head() if image is None else image
@@ -98,8 +110,14 @@ def pan_zoom_clip(path: str | Path, seconds: float = 4.0, fps: float = 10.0, siz
     return write_video(path, render_frames([Sprite(head, path_of)], seconds, fps, size), fps, audio=audio)
 
 
-def crossing_clip(path: str | Path, seconds: float = 4.0, fps: float = 10.0, size: tuple[int, int] = (640, 360),
-                  left: np.ndarray | None = None, right: np.ndarray | None = None) -> Path:
+def crossing_clip(
+    path: str | Path,
+    seconds: float = 4.0,
+    fps: float = 10.0,
+    size: tuple[int, int] = (640, 360),
+    left: np.ndarray | None = None,
+    right: np.ndarray | None = None,
+) -> Path:
     """Two people crossing: one walks left to right, the other right to left, passing in front at mid-clip."""
     width, height = size
     person_a = astronaut_head() if left is None else left
@@ -112,15 +130,22 @@ def crossing_clip(path: str | Path, seconds: float = 4.0, fps: float = 10.0, siz
     return write_video(path, render_frames(sprites, seconds, fps, size), fps)
 
 
-def benchmark_clip(path: str | Path, seconds: float = 30.0, fps: float = 25.0, size: tuple[int, int] = (1280, 720)) -> Path:
+def benchmark_clip(
+    path: str | Path, seconds: float = 30.0, fps: float = 25.0, size: tuple[int, int] = (1280, 720)
+) -> Path:
     """A 720p clip of three people moving slowly (a realistic interview-like load for the face pipeline)."""
     width, height = size
 
     def drift(x: float, y: float, amp: float, period: float, h: float) -> Callable[[float], tuple[float, float, float]]:
-        return lambda t: (x * width + amp * width * np.sin(2 * np.pi * t / period), y * height,
-                          h * height * (1.0 + 0.1 * np.sin(2 * np.pi * t / (period * 1.7))))
+        return lambda t: (
+            x * width + amp * width * np.sin(2 * np.pi * t / period),
+            y * height,
+            h * height * (1.0 + 0.1 * np.sin(2 * np.pi * t / (period * 1.7))),
+        )
 
-    sprites = [Sprite(astronaut_head(), drift(0.2, 0.5, 0.05, 9.0, 0.42)),
-               Sprite(group_person(2), drift(0.52, 0.45, 0.04, 7.0, 0.38)),
-               Sprite(group_person(4), drift(0.82, 0.55, 0.05, 11.0, 0.40))]
+    sprites = [
+        Sprite(astronaut_head(), drift(0.2, 0.5, 0.05, 9.0, 0.42)),
+        Sprite(group_person(2), drift(0.52, 0.45, 0.04, 7.0, 0.38)),
+        Sprite(group_person(4), drift(0.82, 0.55, 0.05, 11.0, 0.40)),
+    ]
     return write_video(path, render_frames(sprites, seconds, fps, size), fps)

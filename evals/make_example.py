@@ -21,7 +21,7 @@ FPS = 10.0
 SIZE = (640, 360)
 
 
-def speech_samples(text: str) -> "object":
+def speech_samples(text: str) -> object:
     """16 kHz mono float32 speech for ``text`` (espeak-ng)."""
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "speech.wav"

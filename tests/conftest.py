@@ -13,9 +13,9 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from evals import clips, samples  # noqa: E402
-from tools.media import load_image  # noqa: E402
-from tools.settings import get_settings  # noqa: E402
+from evals import clips, samples
+from tools.media import load_image
+from tools.settings import get_settings
 
 
 @pytest.fixture(autouse=True)

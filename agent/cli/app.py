@@ -67,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mien: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, not a user error: still one line, unless --debug asks for more
+        if _state["debug"]:
+            raise
+        print(
+            f"mien: internal error: {type(error).__name__}: {error} (rerun with --debug for details)", file=sys.stderr
+        )
+        return 70
     return 0
 
 

@@ -34,8 +34,12 @@ def run_mien(path: Path) -> dict[str, float]:
     started = time.perf_counter()
     result = analyze_file(path, fps=get_settings().video_fps)
     seconds = time.perf_counter() - started
-    return {"frames": result.frames_analysed, "seconds": seconds, "fps": result.frames_analysed / seconds,
-            "people": len(result.tracks)}
+    return {
+        "frames": result.frames_analysed,
+        "seconds": seconds,
+        "fps": result.frames_analysed / seconds,
+        "people": len(result.tracks),
+    }
 
 
 def run_dlib_baseline(path: Path, max_seconds: float) -> dict[str, float]:

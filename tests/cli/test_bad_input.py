@@ -50,17 +50,25 @@ def test_a_gallery_that_is_not_sqlite(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_a_real_process_exits_non_zero_without_traceback(tmp_path: Path) -> None:
     path = badfiles.text_as_jpg(tmp_path / "words.jpg")
-    done = subprocess.run([sys.executable, "-m", "agent.cli", "faces", str(path)], capture_output=True, text=True,
-                          cwd=Path(__file__).parents[2], check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "faces", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        check=False,
+    )
     assert done.returncode == 3
     assert "not a readable image" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_help_lists_the_commands() -> None:
-    done = subprocess.run([sys.executable, "-m", "agent.cli", "--help"], capture_output=True, text=True,
-                          cwd=Path(__file__).parents[2], check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        check=False,
+    )
     assert done.returncode == 0
     for command in ("faces", "gallery", "identify", "models"):
         assert command in done.stdout
-
-

@@ -44,8 +44,9 @@ def test_an_image_is_one_frame_at_time_zero(tmp_path: Path, astronaut: np.ndarra
 def test_audio_is_16k_mono_float(tmp_path: Path) -> None:
     rate = 44_100
     tone = (0.5 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate)).astype(np.float32)
-    clip = write_video(tmp_path / "tone.mp4", (np.zeros((64, 64, 3), np.uint8) for _ in range(10)), 10,
-                       audio=tone, sample_rate=rate)
+    clip = write_video(
+        tmp_path / "tone.mp4", (np.zeros((64, 64, 3), np.uint8) for _ in range(10)), 10, audio=tone, sample_rate=rate
+    )
     audio = load_audio(clip)
     assert audio.dtype == np.float32 and audio.ndim == 1
     assert len(audio) == pytest.approx(16_000, rel=0.1)
@@ -81,7 +82,7 @@ def test_a_lying_header_is_refused_before_decoding(tmp_path: Path) -> None:
 
 def test_truncated_video_is_refused(tmp_path: Path, pan_clip: Path) -> None:
     # The moov atom is at the end of an MP4 written in one pass: half a file cannot be opened at all.
-    with pytest.raises(MediaError, match="corrupt|truncated"):
+    with pytest.raises(MediaError, match=r"corrupt|truncated"):
         list(iter_frames(badfiles.truncated_copy(pan_clip, tmp_path / "half.mp4")))
 
 

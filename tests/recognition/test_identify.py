@@ -58,7 +58,9 @@ def test_different_people_are_different(tmp_path: Path, group_photo: np.ndarray)
     assert off_diagonal.max() < embedder.match_threshold
 
 
-def test_cli_enroll_list_identify_remove(tmp_path: Path, crossing_clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_enroll_list_identify_remove(
+    tmp_path: Path, crossing_clip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     gallery = tmp_path / "g.sqlite"
     head = save_image(tmp_path / "head.png", astronaut_head())
     assert main(["gallery", "--path", str(gallery), "add", "Eileen", str(head), "--json"]) == 0
@@ -73,8 +75,9 @@ def test_cli_enroll_list_identify_remove(tmp_path: Path, crossing_clip: Path, ca
     assert "not enrolled" in capsys.readouterr().err
 
 
-def test_enrolling_a_group_photo_needs_one_face(tmp_path: Path, group_photo: np.ndarray,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_enrolling_a_group_photo_needs_one_face(
+    tmp_path: Path, group_photo: np.ndarray, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = save_image(tmp_path / "group.jpg", group_photo)
     assert main(["gallery", "--path", str(tmp_path / "g.sqlite"), "add", "Someone", str(path)]) != 0
     assert "6 faces found" in capsys.readouterr().err

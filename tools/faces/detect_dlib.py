@@ -31,5 +31,7 @@ class DlibHogDetector:
         faces = []
         for rect, score in zip(rects, scores, strict=True):
             box = Box(float(rect.left()), float(rect.top()), float(rect.right() + 1), float(rect.bottom() + 1))
-            faces.append(Face(box=box.clipped(width, height), score=float(1.0 / (1.0 + np.exp(-score))), detector=self.name))
+            faces.append(
+                Face(box=box.clipped(width, height), score=float(1.0 / (1.0 + np.exp(-score))), detector=self.name)
+            )
         return sorted(faces, key=lambda f: f.box.x0)

@@ -9,8 +9,18 @@ import numpy as np
 
 from tools.faces.types import Face
 
-PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240),
-           (240, 50, 230), (210, 245, 60), (250, 190, 190), (0, 128, 128)]
+PALETTE = [
+    (230, 25, 75),
+    (60, 180, 75),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 190),
+    (0, 128, 128),
+]
 
 
 def color_for(number: int) -> tuple[int, int, int]:
@@ -61,7 +71,12 @@ def _draw_points(canvas: np.ndarray, face: Face, color: tuple[int, int, int], sc
 
 
 def _draw_label(
-    canvas: np.ndarray, lines: list[str], top_left: tuple[int, int], bottom: int, color: tuple[int, int, int], scale: float
+    canvas: np.ndarray,
+    lines: list[str],
+    top_left: tuple[int, int],
+    bottom: int,
+    color: tuple[int, int, int],
+    scale: float,
 ) -> None:
     font_scale = max(0.4, 0.5 * scale)
     thick = max(1, round(scale))

@@ -27,7 +27,7 @@ class DlibLandmarks68:
         image = np.ascontiguousarray(image_rgb[..., :3])
         for face in faces:
             rect = self._dlib.rectangle(
-                int(round(face.box.x0)), int(round(face.box.y0)), int(round(face.box.x1)), int(round(face.box.y1))
+                round(face.box.x0), round(face.box.y0), round(face.box.x1), round(face.box.y1)
             )
             with self._lock:
                 shape = self._predictor(image, rect)

@@ -65,8 +65,9 @@ class MediapipeMesh:
         points[:, 0] = points[:, 0] / scale + x0
         points[:, 1] = points[:, 1] / scale + y0
         points[:, 2] = points[:, 2] / scale
-        mesh_box = Box(float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()),
-                       float(points[:, 1].max()))
+        mesh_box = Box(
+            float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()), float(points[:, 1].max())
+        )
         return points if mesh_box.iou(face.box) >= MIN_MESH_BOX_IOU else None
 
 

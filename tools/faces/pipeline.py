@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from tools.errors import MediaError
+from tools.faces.detect_mediapipe import MediapipeDetector
 from tools.faces.detectors import get_detector, get_landmarker
 from tools.faces.pose import estimate_pose
 from tools.faces.protocols import Embedder
 from tools.faces.tracking import FaceTracker
-from tools.faces.detect_mediapipe import MediapipeDetector
 from tools.faces.types import Box, Face, Track
 from tools.media import MediaInfo, iter_frames, load_image, probe_media
 from tools.settings import Settings, get_settings
@@ -165,7 +165,9 @@ def analyze_video(
         if progress is not None:
             progress(frame.time_s, info.duration_s)
     tracks = tracker.finish(min_frames=settings.min_track_frames if frames >= MIN_FRAMES_FOR_FLICKER_FILTER else 1)
-    return VideoFaces(info, tracks, frames, sample_fps, time.perf_counter() - started, embedder.name if embedder else "")
+    return VideoFaces(
+        info, tracks, frames, sample_fps, time.perf_counter() - started, embedder.name if embedder else ""
+    )
 
 
 def _detect(

@@ -2,9 +2,10 @@
 
 With a 478-point mesh, the mesh's own depth estimate gives the face's axes directly (eye line and chin-forehead
 line in 3D): the mesh model has already fitted a 3D face, so no generic model is needed. With 68 landmarks only,
-OpenCV's solvePnP fits a generic 3D face to six points. The 3D points are a generic adult head in millimetre-like units (nose tip at the origin, x to the subject's
-left, y up, z towards the camera). The camera is a pinhole with focal length equal to the image width: wrong for
-any real lens, but the angles of a face that is small in the frame depend little on it.
+OpenCV's solvePnP fits a generic 3D face to six points. The 3D points are a generic adult head in
+millimetre-like units (nose tip at the origin, x to the subject's left, y up, z towards the camera). The camera
+is a pinhole with focal length equal to the image width: wrong for any real lens, but the angles of a face that
+is small in the frame depend little on it.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ def pose_points(face: Face) -> np.ndarray | None:
 
 
 MESH_RIGHT_EYE_OUTER, MESH_LEFT_EYE_OUTER, MESH_CHIN, MESH_FOREHEAD = 33, 263, 152, 10
-# On a level head the forehead stands this much closer to the camera than the chin (the line leans forward): measured 11.1 degrees on the
-# astronaut and 11.8 on her mirror image, both looking straight at the camera.
+# On a level head the forehead stands this much closer to the camera than the chin (the line leans forward):
+# measured 11.1 degrees on the astronaut and 11.8 on her mirror image, both looking straight at the camera.
 MESH_FOREHEAD_LEAN_DEG = 11.0
 
 

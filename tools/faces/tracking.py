@@ -120,7 +120,12 @@ class FaceTracker:
         dt = time_s - state.last_time_s
         if dt > 0:
             b = face.box
-            new_v = ((b.x0 - previous.x0) / dt, (b.y0 - previous.y0) / dt, (b.x1 - previous.x1) / dt, (b.y1 - previous.y1) / dt)
+            new_v = (
+                (b.x0 - previous.x0) / dt,
+                (b.y0 - previous.y0) / dt,
+                (b.x1 - previous.x1) / dt,
+                (b.y1 - previous.y1) / dt,
+            )
             state.velocity = tuple(0.5 * n + 0.5 * o for n, o in zip(new_v, state.velocity, strict=True))  # type: ignore[assignment]
         face.track_id = state.track.track_id
         state.track.faces.append(face)

@@ -72,7 +72,11 @@ class HeadPose:
     roll_deg: float
 
     def to_dict(self) -> dict[str, float]:
-        return {"yaw_deg": round(self.yaw_deg, 2), "pitch_deg": round(self.pitch_deg, 2), "roll_deg": round(self.roll_deg, 2)}
+        return {
+            "yaw_deg": round(self.yaw_deg, 2),
+            "pitch_deg": round(self.pitch_deg, 2),
+            "roll_deg": round(self.roll_deg, 2),
+        }
 
 
 def _array_to_list(array: np.ndarray | None, decimals: int = 2) -> list[Any] | None:
@@ -160,10 +164,7 @@ class Track:
     def add_embedding(self, embedding: np.ndarray) -> None:
         """Fold one more L2-normalised embedding into the running mean."""
         vec = np.asarray(embedding, dtype=np.float32)
-        if self.embedding is None:
-            mean = vec
-        else:
-            mean = self.embedding * self.embedding_count + vec
+        mean = vec if self.embedding is None else self.embedding * self.embedding_count + vec
         self.embedding_count += 1
         norm = float(np.linalg.norm(mean))
         self.embedding = (mean / norm).astype(np.float32) if norm > 0 else mean

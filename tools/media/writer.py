@@ -50,7 +50,9 @@ def write_video(
     return target
 
 
-def _encode_audio(container: av.container.OutputContainer, stream: av.stream.Stream, audio: np.ndarray, rate: int) -> None:
+def _encode_audio(
+    container: av.container.OutputContainer, stream: av.stream.Stream, audio: np.ndarray, rate: int
+) -> None:
     samples = np.asarray(audio, dtype=np.float32).reshape(1, -1)
     chunk = 1024
     for start in range(0, samples.shape[1], chunk):

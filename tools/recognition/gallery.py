@@ -121,7 +121,9 @@ class PlainGallery:
             raise UnknownIdentityError(f"{name!r} has no {embedder} templates in {self.path}")
         vector = np.asarray(probe, dtype=np.float32).reshape(-1)
         score = float(np.max(matrix[rows] @ (vector / max(float(np.linalg.norm(vector)), 1e-12))))
-        return Identity(name if score >= threshold else None, score, threshold, "plaintext", embedder, (Candidate(name, score),))
+        return Identity(
+            name if score >= threshold else None, score, threshold, "plaintext", embedder, (Candidate(name, score),)
+        )
 
     def _check_readable(self) -> None:
         try:

@@ -25,7 +25,9 @@ class EnrollmentResult:
     embedder: str
 
 
-def single_face_embedding(path: str | Path, embedder: str | None = None, largest: bool = False) -> tuple[Face, np.ndarray]:
+def single_face_embedding(
+    path: str | Path, embedder: str | None = None, largest: bool = False
+) -> tuple[Face, np.ndarray]:
     """The one face of a photo and its embedding. Several faces are an error unless ``largest`` picks one."""
     image = load_image(path)
     faces = analyze_image(image, FaceOptions(mesh=True, pose=False, embeddings=True, embedder=embedder))

@@ -20,7 +20,9 @@ from tools.settings import get_settings
 def faces(
     path: Path = typer.Argument(..., help="Image or video file."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-    annotate: Path | None = typer.Option(None, "--annotate", help="Write an annotated image (.png/.jpg) or video (.mp4)."),
+    annotate: Path | None = typer.Option(
+        None, "--annotate", help="Write an annotated image (.png/.jpg) or video (.mp4)."
+    ),
     fps: float | None = typer.Option(None, "--fps", help="Frames per second sampled from videos."),
     gallery: Path | None = typer.Option(None, "--gallery", help="Gallery to name people from (default: MIEN_HOME's)."),
     points: bool = typer.Option(False, "--points", help="Include landmarks, mesh and embeddings in --json."),

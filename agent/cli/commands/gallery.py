@@ -115,17 +115,26 @@ def _print_identities(store: IdentityGallery, path: Path, fps: float | None, as_
         result, identities = identify_people(store, path, fps=fps)
     if as_json:
         emit_json(
-            {"media": str(path), "people": [
-                {**t.to_dict(), "match": i.to_dict()} for t, i in zip(result.tracks, identities, strict=True)
-            ]}
+            {
+                "media": str(path),
+                "people": [
+                    {**t.to_dict(), "match": i.to_dict()} for t, i in zip(result.tracks, identities, strict=True)
+                ],
+            }
         )
         return
     table = Table(title=f"{len(result.tracks)} people in {path}")
     for column in ("#", "identity", "score", "threshold", "from s", "to s"):
         table.add_column(column)
     for track, identity in zip(result.tracks, identities, strict=True):
-        table.add_row(str(track.track_id), identity.name or "unknown", f"{identity.score:.3f}",
-                      f"{identity.threshold:.3f}", f"{track.start_s:.2f}", f"{track.end_s:.2f}")
+        table.add_row(
+            str(track.track_id),
+            identity.name or "unknown",
+            f"{identity.score:.3f}",
+            f"{identity.threshold:.3f}",
+            f"{track.start_s:.2f}",
+            f"{track.end_s:.2f}",
+        )
     console.print(table)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import asdict, dataclass
 
 import typer
 from rich.table import Table
@@ -23,10 +24,22 @@ def _import_all_backends() -> None:
                 continue
 
 
+@dataclass(frozen=True)
+class BackendStatus:
+    """One row of ``mien models``."""
+
+    task: str
+    name: str
+    default: bool
+    ready: bool
+    weights: str
+    description: str
+
+
 def models(as_json: bool = typer.Option(False, "--json")) -> None:
     """List every backend, its weights and whether it is ready to run."""
     _import_all_backends()
-    rows = []
+    rows: list[BackendStatus] = []
     for registry in ALL_REGISTRIES:
         for entry in registry.entries():
             try:
@@ -34,18 +47,22 @@ def models(as_json: bool = typer.Option(False, "--json")) -> None:
                 weights = entry.weights()
             except Exception as error:  # a broken backend must not hide the others
                 ready, weights = False, f"error: {error}"
-            rows.append({"task": entry.task, "name": entry.name, "default": entry.default, "ready": ready,
-                         "weights": weights, "description": entry.description})
+            rows.append(BackendStatus(entry.task, entry.name, entry.default, ready, weights, entry.description))
     if as_json:
-        emit_json(rows)
+        emit_json([asdict(row) for row in rows])
         return
-    table = Table(title="Mien model backends")
-    for column in ("task", "name", "default", "ready", "weights", "description"):
+    table = Table(title="Mien model backends (--json for descriptions)")
+    for column in ("task", "name", "default", "ready", "weights"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["task"], row["name"], "*" if row["default"] else "", "yes" if row["ready"] else "no",
-                      str(row["weights"]), row["description"])
+        table.add_row(row.task, row.name, "*" if row.default else "", "yes" if row.ready else "no", _short(row.weights))
     console.print(table)
+
+
+def _short(path: str) -> str:
+    """Paths inside site-packages are long and alike: keep the part after it."""
+    marker = "site-packages/"
+    return "…/" + path.split(marker, 1)[1] if marker in path else path
 
 
 def register(app: typer.Typer) -> None:
