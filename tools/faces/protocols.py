@@ -32,8 +32,9 @@ class Landmarker(Protocol):
 class Embedder(Protocol):
     """Turns faces into identity vectors.
 
-    ``embed`` returns an (n, dim) float32 array of L2-normalised vectors, one row per face, in order; faces need
-    whatever landmarks the backend aligns with (``landmarks5`` for both shipped backends). ``match_threshold`` is
+    ``embed`` returns an (n, dim) float32 array of L2-normalised vectors, one row per face, in order. A backend
+    aligns with what it needs and finds it itself when missing (dlib-resnet runs dlib's 5-point predictor on
+    ``Face.box``; arcface-onnx uses ``landmarks5``, else ``landmarks68``, else dlib's 68 points). ``match_threshold`` is
     the cosine similarity at or above which two vectors are taken to be the same person for this backend.
     """
 
