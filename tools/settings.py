@@ -89,7 +89,8 @@ class Settings(BaseSettings):
 
     # --- Speech (tools/speech) and voice anonymization (tools/deidentify/voice.py) ---
     transcriber: str = Field(
-        default="whisper-tiny-en", description="Speech-to-text backend: whisper-tiny-en | whisper-base | openai-whisper."
+        default="whisper-tiny-en",
+        description="Speech-to-text backend: whisper-tiny-en | whisper-base | openai-whisper.",
     )
     whisper_base_dir: Path | None = Field(
         default=None,
@@ -113,7 +114,9 @@ class Settings(BaseSettings):
         default=0.35, ge=0.0, le=1.0, description="Detector score at which a face is hidden (low: recall first)."
     )
     deidentify_residual_threshold: float = Field(
-        default=0.25, ge=0.0, le=1.0,
+        default=0.25,
+        ge=0.0,
+        le=1.0,
         description="After hiding, each frame is searched again at this score; whatever is found is hidden too.",
     )
     deidentify_margin: float = Field(
