@@ -171,6 +171,21 @@ class Settings(BaseSettings):
         default=180.0, gt=0.0, description="How long to wait for the embedded server to load its model."
     )
 
+    # --- Encrypted gallery (tools/encrypted, servers/gallery): search cost against certainty and leakage ---
+    encrypted_candidates: int = Field(
+        default=8, ge=1, description="Templates whose full encrypted scores are computed after preselection."
+    )
+    encrypted_exact: bool = Field(
+        default=True, description="Then score what could still change the answer, to certify it (within a budget)."
+    )
+    encrypted_hiding: Literal["none", "padded", "all"] = Field(
+        default="none", description="Hide which candidates are scored: padded with decoys, or score all."
+    )
+    encrypted_pad_segments: int = Field(
+        default=16, ge=1, description="Full segments per scoring request in 'padded' hiding mode."
+    )
+    gallery_server_port: int = Field(default=8765, ge=1, le=65535, description="Port of `mien serve gallery`.")
+
     @property
     def resolved_gallery_path(self) -> Path:
         return self.gallery_path if self.gallery_path is not None else self.home / "gallery.sqlite"

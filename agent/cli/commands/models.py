@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from dataclasses import asdict, dataclass
 
 import typer
 from rich.table import Table
 
-import tools
-from agent.cli.output import console, emit_json
+from agent.cli.output import console, emit_json, err_console
 from tools.registry import ALL_REGISTRIES
+
+# Modules whose import registers backends. A capability that adds a registry adds its module here.
+BACKEND_MODULES = (
+    "tools.faces.detectors",
+    "tools.faces.embedders",
+    "tools.expression.backends",
+    "tools.expression.modalities.clip",
+    "tools.text_embedding",
+    "tools.speech.backends",
+)
 
 
 def _import_all_backends() -> None:
-    """Import every ``tools`` module that registers backends (registration happens at import)."""
-    for info in pkgutil.walk_packages(tools.__path__, prefix="tools."):
-        if info.name.rsplit(".", 1)[-1] in {"detectors", "embedders", "backends", "registry_entries", "models"}:
-            try:
-                importlib.import_module(info.name)
-            except ImportError:
-                continue
+    """Import every module that registers backends (registration happens at import)."""
+    for name in BACKEND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as error:  # a capability not installed in this build
+            err_console.print(f"[yellow]skipped {name}: {error}[/yellow]")
 
 
 @dataclass(frozen=True)
