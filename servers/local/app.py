@@ -1,0 +1,72 @@
+"""The embedded server's FastAPI app, and running it with uvicorn.
+
+The model starts loading when the app starts (on the service's worker thread), so the port answers ``/health``
+(``loading``) at once and a client can tell a slow start from a dead server.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from servers.local.api_router import install_error_handlers, router
+from servers.local.loading import ModelSource, dequantized_cache_root
+from servers.local.serving import ChatService, ServiceLimits
+from tools.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def default_limits() -> ServiceLimits:
+    settings = get_settings()
+    return ServiceLimits(
+        threads=settings.llm_threads,
+        max_queue=settings.llm_max_queue,
+        default_max_tokens=settings.llm_max_new_tokens,
+    )
+
+
+def create_app(
+    model_path: Path | None = None,
+    *,
+    served_name: str | None = None,
+    limits: ServiceLimits | None = None,
+    cache_root: Path | None = None,
+) -> FastAPI:
+    """An app serving ``model_path`` (None: ``settings.llm_model_path``, else the packaged SmolLM2 GGUF); a GGUF's
+    dequantized copy is kept under ``cache_root`` (None: ``<MIEN_HOME>/cache/llm``).
+
+    Raises ``ConfigError`` / ``ModelUnavailableError`` at once when the path is wrong; the weights themselves load
+    in the background after startup."""
+    if model_path is None:
+        model_path = get_settings().llm_model_path
+    source = ModelSource.resolve(model_path, served_name)
+    service = ChatService(source, limits or default_limits(), cache_root or dequantized_cache_root(get_settings()))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.start_loading()
+        try:
+            yield
+        finally:
+            service.shutdown()
+
+    app = FastAPI(title="Mien chat model server", lifespan=lifespan)
+    app.state.chat_service = service
+    app.include_router(router)
+    install_error_handlers(app)
+    return app
+
+
+def serve(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None) -> None:
+    """Run ``app`` with uvicorn until interrupted, on ``sock`` if given (already bound) else on host:port."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock] if sock is not None else None)
