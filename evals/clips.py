@@ -59,11 +59,14 @@ class Sprite:
 
 
 def background(width: int, height: int) -> np.ndarray:
-    """A soft, face-free background: a heavily blurred, desaturated corner of the group photo."""
-    photo = group_photo()[600:, :]
-    blurred = cv2.GaussianBlur(cv2.resize(photo, (width, height)), (0, 0), 25)
-    gray = blurred.mean(axis=2, keepdims=True)
-    return (0.5 * blurred + 0.5 * gray).astype(np.uint8)
+    """A soft, face-free backdrop: a warm vertical gradient with low-frequency mottling (seeded, so every clip
+    is the same). Blurred photos of people make BlazeFace see faces in the blur; this does not."""
+    rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    top, bottom = np.array([96, 110, 128], np.float32), np.array([150, 132, 112], np.float32)
+    gradient = np.broadcast_to(top + (bottom - top) * rows, (height, width, 3))
+    noise = np.random.default_rng(7).normal(0.0, 1.0, (max(2, height // 40), max(2, width // 40), 1))
+    mottling = cv2.resize(noise.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)[..., None]
+    return np.clip(gradient + 4.0 * mottling, 0, 255).astype(np.uint8)
 
 
 def render_frames(sprites: list[Sprite], seconds: float, fps: float, size: tuple[int, int]) -> Iterator[np.ndarray]:

@@ -172,8 +172,8 @@ class Settings(BaseSettings):
     )
 
     # --- Encrypted gallery (tools/encrypted, servers/gallery): search cost against certainty and leakage ---
-    encrypted_candidates: int = Field(
-        default=8, ge=1, description="Templates whose full encrypted scores are computed after preselection."
+    encrypted_candidates: int | None = Field(
+        default=None, ge=1, description="Templates fully scored after preselection; unset: 8 (<= 256-d) or 16."
     )
     encrypted_exact: bool = Field(
         default=True, description="Then score what could still change the answer, to certify it (within a budget)."
