@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MIEN_", extra="ignore")
 
     home: Path = Field(default_factory=_default_home, description="Where galleries, caches and threads live.")
+    cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "mien",
+        description="Derived data that can be rebuilt at any time (e.g. dequantized LLM copies); shared by homes.",
+    )
     model_dir: Path | None = Field(
         default=None, description="Folder of user-supplied weights (ArcFace ONNX, Whisper, Qwen2.5-VL, ...)."
     )

@@ -111,8 +111,8 @@ class LoadedChatModel:
 
 
 def dequantized_cache_root(settings: Settings) -> Path:
-    """Where dequantized copies of GGUF models are kept: ``<MIEN_HOME>/cache/llm``."""
-    return settings.home / "cache" / "llm"
+    """Where dequantized copies of GGUF models are kept: ``<MIEN_CACHE_DIR>/llm`` (rebuildable, so not in home)."""
+    return settings.cache_dir / "llm"
 
 
 def gguf_cache_folder(source: ModelSource, cache_root: Path) -> Path:

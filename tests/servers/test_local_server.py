@@ -43,7 +43,9 @@ def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(server_home: Path) -> Iterator[LocalServer]:
     limits = ServiceLimits(threads=1, max_queue=MAX_QUEUE, default_max_tokens=48)
-    with LocalServer(limits=limits, startup_timeout_s=600, settings=Settings(home=server_home)) as running:
+    with LocalServer(
+        limits=limits, startup_timeout_s=600, settings=Settings(home=server_home, cache_dir=server_home / "cache")
+    ) as running:
         yield running
 
 
@@ -305,7 +307,9 @@ def test_a_second_start_loads_the_cached_copy_and_answers_alike(
     assert len(cached) == 1 and cached[0].stat().st_size > 500_000_000  # fp32 weights
     payload = _chat(server, max_tokens=16, temperature=0)
     expected = http.post("/v1/chat/completions", json=payload).json()["choices"][0]["message"]["content"]
-    with LocalServer(startup_timeout_s=600, settings=Settings(home=server_home)) as second:
+    with LocalServer(
+        startup_timeout_s=600, settings=Settings(home=server_home, cache_dir=server_home / "cache")
+    ) as second:
         assert second.log_path is not None
         assert "from its dequantized copy" in second.log_path.read_text()
         with httpx.Client(base_url=second.root_url, timeout=300, trust_env=False) as client:

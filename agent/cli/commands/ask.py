@@ -1,0 +1,69 @@
+"""``mien ask MEDIA "question"``: one question about a file, answered by the agent, then exit."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import typer
+
+from agent.cli.answer_view import TurnView
+from agent.cli.output import console, emit_json, err_console
+from agent.session import PRIVACY_MODES, AgentSession, new_thread_id
+from agent.state import PrivacyMode
+from tools.errors import ConfigError, ServiceError
+from tools.media import probe_media
+from tools.settings import Settings, get_settings
+
+
+def checked_privacy(privacy: str | None) -> PrivacyMode | None:
+    if privacy is None:
+        return None
+    if privacy not in PRIVACY_MODES:
+        raise ConfigError(f"unknown privacy mode {privacy!r}; choose one of {', '.join(PRIVACY_MODES)}")
+    return privacy  # type: ignore[return-value]
+
+
+def ask(
+    media: Path = typer.Argument(..., help="Image, video or audio file the question is about."),
+    question: str = typer.Argument(..., help="The question, in quotes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON for scripts."),
+    model: str | None = typer.Option(
+        None, "--model", help="OpenAI-compatible endpoint URL (default: MIEN_LLM_BASE_URL, else the embedded model)."
+    ),
+    privacy: str | None = typer.Option(
+        None, "--privacy", help="local | deidentified (faces blurred, names replaced, no voice sent to the model)."
+    ),
+    thread: str | None = typer.Option(None, "--thread", help="Continue this conversation thread."),
+) -> None:
+    """Answer one question about MEDIA, citing the evidence the tools measured."""
+    settings = get_settings()
+    mode = checked_privacy(privacy)
+    probe_media(media, settings)  # an unreadable file fails here, before a model is started
+    thread_id = thread or new_thread_id()
+    with contextlib.ExitStack() as stack:
+        session = open_session(stack, settings, model, quiet=as_json)
+        if as_json:
+            answer = session.ask(question, [media], thread_id, mode)
+            emit_json({"thread": thread_id, **answer.to_dict()})
+        else:
+            view = TurnView(console, err_console)
+            answer = session.ask(question, [media], thread_id, mode, on_token=view.on_token, on_tool=view.on_tool)
+            view.finish(answer)
+            err_console.print(
+                f"[dim]thread {thread_id}; continue with: mien chat {media} --thread {thread_id}[/]", soft_wrap=True
+            )
+    if answer.error:
+        raise ServiceError(answer.error)
+
+
+def open_session(stack: contextlib.ExitStack, settings: Settings, model: str | None, quiet: bool) -> AgentSession:
+    """Open the agent session on ``stack`` (the embedded server, if started, stops when the stack closes)."""
+    if quiet:
+        return stack.enter_context(AgentSession.open(settings, model))
+    with err_console.status("starting the chat model and tools…", spinner="dots"):
+        return stack.enter_context(AgentSession.open(settings, model))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask)

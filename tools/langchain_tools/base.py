@@ -1,0 +1,81 @@
+"""Turning a plain ``(args) -> Finding`` function into a LangChain tool, the one way every adapter is built.
+
+The tool answers with ``(content, artifact)``: the model reads ``Finding.content()`` (compact JSON, no images —
+images go to the model in user messages, never in tool results), the agent keeps ``Finding.to_dict()``.
+``metadata`` carries what the agent needs besides the schema: ``versions`` (the models behind the tool, part of the
+evidence cache key) and ``examples`` (questions this tool answers, for the semantic router).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, Field
+
+from tools.langchain_tools.types import Finding
+
+ADAPTER_VERSION = "1"
+
+
+class MediaArgs(BaseModel):
+    """Every tool works on one media file in play."""
+
+    media: str = Field(description="Path of the image, video or audio file to analyse.")
+
+
+def finding_tool(
+    name: str,
+    description: str,
+    run: Callable[..., Finding],
+    args_schema: type[BaseModel],
+    versions: Mapping[str, str] | Callable[[], Mapping[str, str]],
+    examples: Sequence[str],
+    prompt: str = "plain",
+    kinds: Sequence[str] = ("image", "video"),
+) -> BaseTool:
+    """A LangChain tool calling ``run(**args)``.
+
+    ``versions`` may be a function when they change at run time (a gallery being enrolled into). ``prompt`` names
+    the reasoning prompt its evidence suits ("sovtp" for affect, "plain" otherwise); ``kinds`` the media it reads
+    (image, video; audio for any file with an audio track).
+    """
+
+    def call(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+        finding = run(**kwargs)
+        return finding.content(), finding.to_dict()
+
+    return StructuredTool.from_function(
+        func=call,
+        name=name,
+        description=description,
+        args_schema=args_schema,
+        response_format="content_and_artifact",
+        metadata={
+            "versions": versions,
+            "examples": list(examples),
+            "prompt": prompt,
+            "kinds": list(kinds),
+        },
+    )
+
+
+def tool_versions(tool: BaseTool) -> dict[str, str]:
+    """The model versions a tool's results depend on, now (only the adapter version for tools not built here)."""
+    versions = (tool.metadata or {}).get("versions", {})
+    return {"adapter": ADAPTER_VERSION, **dict(versions() if callable(versions) else versions)}
+
+
+def tool_examples(tool: BaseTool) -> list[str]:
+    """Questions the tool answers, for routing."""
+    return list((tool.metadata or {}).get("examples", []))
+
+
+def tool_prompt(tool: BaseTool) -> str:
+    return str((tool.metadata or {}).get("prompt", "plain"))
+
+
+def tool_media_kinds(tool: BaseTool) -> list[str]:
+    """The media kinds (image, video, audio) the tool reads; any kind for tools not built here."""
+    return list((tool.metadata or {}).get("kinds", ["image", "video", "audio"]))
