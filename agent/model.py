@@ -54,6 +54,7 @@ class ChatEndpoint:
             api_key=SecretStr(self.api_key),
             model=self.model,
             temperature=0.0,
+            frequency_penalty=settings.agent_frequency_penalty,
             max_completion_tokens=settings.agent_answer_max_tokens,
             timeout=settings.agent_request_timeout_s,
             max_retries=0,

@@ -146,6 +146,9 @@ class Settings(BaseSettings):
         default="local", description="deidentified: faces blurred, names replaced by track numbers, no voice sent."
     )
     agent_request_timeout_s: float = Field(default=180.0, gt=0.0, description="Timeout of one chat model request.")
+    agent_frequency_penalty: float = Field(
+        default=0.3, ge=-2.0, le=2.0, description="OpenAI frequency penalty on answers (small models repeat)."
+    )
     agent_answer_max_tokens: int = Field(default=160, ge=1, description="Most tokens the model writes per answer.")
     agent_max_tool_rounds: int = Field(default=3, ge=1, description="Most tool-calling rounds per question.")
     agent_key_frames: int = Field(default=2, ge=0, description="Most annotated key frames sent per answer.")

@@ -63,6 +63,7 @@ class SamplingSettings:
     top_p: float = 1.0
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
+    repetition_penalty: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ def generate_pieces(
         generate_kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
     else:
         generate_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    if sampling.repetition_penalty != 1.0:
+        generate_kwargs["repetition_penalty"] = sampling.repetition_penalty
     if sampling.seed is not None:
         torch.manual_seed(sampling.seed)
     with torch.inference_mode():

@@ -161,6 +161,10 @@ class ChatCompletionRequest(_Lenient):
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     stop: str | list[str] | None = None
     seed: int | None = None
+    # OpenAI's penalties (-2..2). The embedded server maps the larger positive one to a transformers repetition
+    # penalty of 1 + penalty/2, which is what keeps a 135M model out of repetition loops.
+    frequency_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
+    presence_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
     n: int = Field(default=1, ge=1)
     logprobs: bool | None = None
 

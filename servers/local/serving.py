@@ -224,6 +224,7 @@ class ChatService:
             top_p=request.top_p,
             seed=request.seed,
             stop=request.stop_sequences + forced_call_stop(request),
+            repetition_penalty=1.0 + max(request.frequency_penalty, request.presence_penalty, 0.0) / 2.0,
         )
         return PreparedRequest(request, rendered, prompt_ids, sampling)
 
