@@ -52,6 +52,7 @@ from tools.encrypted.occupancy import Occupancy, positions
 from tools.encrypted.packing import GalleryLayout, Tier
 from tools.encrypted.projection import Projection, fit_projection
 from tools.errors import CryptoError, GalleryError, UnknownIdentityError
+from tools.recognition.templates import clean_identity_name, unit_templates
 from tools.recognition.types import Candidate, Identity
 
 log = logging.getLogger(__name__)
@@ -193,11 +194,11 @@ class EncryptedGallery:
     # -- IdentityGallery ------------------------------------------------------------------------------------------
     def enroll(self, name: str, embeddings: np.ndarray, embedder: str) -> int:
         """Encrypt and add templates (n, dim) for ``name``; returns how many templates ``name`` now has."""
-        return self.enroll_many([(name, embeddings)], embedder)[_clean_name(name)]
+        return self.enroll_many([(name, embeddings)], embedder)[clean_identity_name(name)]
 
     def remove(self, name: str) -> int:
         """Delete ``name``: its values are cancelled in place (decrypted, negated, re-encrypted by this client)."""
-        name = _clean_name(name)
+        name = clean_identity_name(name)
         for attempt in range(3):
             view = self._sync(force=attempt > 0)
             ids = [i for i in self.names_book.ids_of(name) if i in view.placements]
@@ -252,8 +253,8 @@ class EncryptedGallery:
         owners: list[str] = []
         vectors: list[np.ndarray] = []
         for name, embeddings in items:
-            clean = _clean_name(name)
-            rows = _unit_rows(embeddings)
+            clean = clean_identity_name(name)
+            rows = unit_templates(embeddings)
             vectors.append(rows)
             owners.extend([clean] * len(rows))
             ids.extend(secrets.token_hex(16) for _ in range(len(rows)))
@@ -291,7 +292,7 @@ class EncryptedGallery:
             self.last_stats = QueryStats(certified="top1")
             return SearchResult({}, [], np.zeros(0), self.last_stats)
         self._check_embedder(info, embedder)
-        vector = _unit_rows(probe)
+        vector = unit_templates(probe)
         if vector.shape != (1, self._dim()):
             raise GalleryError(f"probe has {vector.shape[1]} dimensions, gallery templates {self._dim()}")
         for attempt in range(3):
@@ -762,23 +763,3 @@ def _default_layout(dim: int, *, feature_dim: int | None, block_group: int, stag
     wanted = feature_dim if feature_dim is not None else (64 if dim <= 256 else 128)
     usable = max(block_group, min(wanted, dim // block_group * block_group))
     return GalleryLayout(dim=dim, feature_dim=usable, block_group=block_group, staging_limit=staging_limit)
-
-
-def _clean_name(name: str) -> str:
-    cleaned = " ".join(str(name).split())
-    if not cleaned:
-        raise GalleryError("an identity needs a non-empty name")
-    return cleaned
-
-
-def _unit_rows(embeddings: np.ndarray) -> np.ndarray:
-    """L2-normalised float32 rows (n, dim), as the plaintext gallery stores them."""
-    vectors = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
-    if vectors.ndim != 2 or vectors.shape[0] == 0 or vectors.shape[1] == 0:
-        raise GalleryError(f"templates must be a non-empty (n, dim) array, got shape {vectors.shape}")
-    if not np.all(np.isfinite(vectors)):
-        raise GalleryError("templates contain NaN or infinite values")
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        raise GalleryError("a template is the zero vector")
-    return (vectors / norms).astype(np.float32)

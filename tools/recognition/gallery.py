@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tools.errors import GalleryError, UnknownIdentityError
+from tools.recognition.templates import clean_identity_name, unit_templates
 from tools.recognition.types import Candidate, Identity
 
 FORMAT_VERSION = 1
@@ -42,8 +43,8 @@ class PlainGallery:
 
     def enroll(self, name: str, embeddings: np.ndarray, embedder: str) -> int:
         """Add templates (n, dim) for ``name`` (created if new); returns its template count afterwards."""
-        name = _clean_name(name)
-        vectors = _as_templates(embeddings)
+        name = clean_identity_name(name)
+        vectors = unit_templates(embeddings)
         now = time.time()
         with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO identities (name, created_s) VALUES (?, ?)", (name, now))
@@ -176,22 +177,3 @@ def _ensure_schema(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO meta (key, value) VALUES ('format_version', ?)", (str(FORMAT_VERSION),))
     elif int(row[0]) != FORMAT_VERSION:
         raise GalleryError(f"gallery format {row[0]} is not supported (this Mien reads format {FORMAT_VERSION})")
-
-
-def _clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise GalleryError("an identity needs a non-empty name")
-    return cleaned
-
-
-def _as_templates(embeddings: np.ndarray) -> np.ndarray:
-    vectors = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
-    if vectors.ndim != 2 or vectors.shape[0] == 0 or vectors.shape[1] == 0:
-        raise GalleryError(f"templates must be a non-empty (n, dim) array, got shape {vectors.shape}")
-    if not np.all(np.isfinite(vectors)):
-        raise GalleryError("templates contain NaN or infinite values")
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        raise GalleryError("a template is the zero vector")
-    return (vectors / norms).astype(np.float32)
