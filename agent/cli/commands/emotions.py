@@ -12,24 +12,40 @@ from agent.cli.output import console, emit_json
 from agent.cli.progress import media_progress
 from tools.errors import MienError, NoFaceError
 from tools.expression.analyze import analyze_emotions
+from tools.expression.compound_media import TrackCompound, compound_expressions
 from tools.expression.labels import BASIC_EMOTIONS
 from tools.expression.timeline import plot_timeline
 from tools.expression.types import EmotionAnalysis
+from tools.speech.types import Transcript
 
 
-def _transcript_markers(path: Path) -> tuple[list[tuple[float, str]], str | None]:
-    """(segment start, text) of the file's speech, or no markers and why not."""
+def _speech(path: Path) -> tuple[Transcript | None, str | None]:
+    """The file's transcript with prosody, or None and why not."""
     from tools.media import probe_media
     from tools.speech import transcribe
 
-    info = probe_media(path)
-    if not info.has_audio:
-        return [], "no audio track: the timeline has no transcript markers"
+    if not probe_media(path).has_audio:
+        return None, "no audio track"
     try:
-        transcript = transcribe(path, prosody=False)
+        transcript = transcribe(path, prosody=True)
     except MienError as error:
-        return [], f"no transcript markers ({error})"
-    return [(s.start_s, s.text) for s in transcript.segments], transcript.note
+        return None, str(error)
+    return transcript, transcript.note
+
+
+def _print_compound(compounds: list[TrackCompound]) -> None:
+    table = Table(title="compound expressions (zero-shot CER: fused modalities, pair-wise probability aggregation)")
+    for column in ("#", "compound", "p", "fused basic", "modalities"):
+        table.add_column(column, overflow="fold")
+    for item in compounds:
+        result = item.result
+        best = result.top_compound
+        present = [m.modality for m in result.modalities if m.probabilities is not None]
+        probabilities = result.compound.probabilities
+        table.add_row(
+            str(item.track_id), best, f"{float(np.max(probabilities)):.2f}", result.top_basic, ", ".join(present)
+        )
+    console.print(table)
 
 
 def _print_table(result: EmotionAnalysis) -> None:
@@ -73,6 +89,9 @@ def emotions(
     transcript: bool = typer.Option(
         False, "--transcript", help="Transcribe the speech and mark its segments on the --plot timeline."
     ),
+    compound: bool = typer.Option(
+        False, "--compound", help="Fuse face, dynamics, voice and words into compound expressions (CER)."
+    ),
 ) -> None:
     """Estimate the emotions and action units of every person in PATH."""
     with media_progress("emotions", enabled=not as_json) as progress:
@@ -80,20 +99,28 @@ def emotions(
     if not result.timelines:
         raise NoFaceError(f"{path}: no face found, so no emotions to estimate")
     note = None
+    speech: Transcript | None = None
+    if (transcript or compound) and result.kind == "video":
+        speech, note = _speech(path)
+    compounds = compound_expressions(result, speech) if compound else []
     if plot is not None:
-        markers: list[tuple[float, str]] = []
-        if transcript and result.kind == "video":
-            markers, note = _transcript_markers(path)
+        markers = [(s.start_s, s.text) for s in speech.segments] if speech is not None and transcript else []
         written = plot_timeline(result, plot, transcript=markers)
     if as_json:
         payload = result.to_dict()
         if plot is not None:
             payload["plot"] = str(written)
+        if compound:
+            payload["compound"] = [c.to_dict() for c in compounds]
         emit_json(payload)
         return
     _print_table(result)
+    if compound:
+        _print_compound(compounds)
     if plot is not None:
-        console.print(f"timeline: {written}" + (f" ({note})" if note else ""))
+        console.print(f"timeline: {written}")
+    if note and (transcript or compound):
+        console.print(f"speech: {note}")
 
 
 def register(app: typer.Typer) -> None:
