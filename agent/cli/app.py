@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a ``MienError`` becomes one line on stderr and its exit code, without a traceback."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GLOG_minloglevel", "3")
+    # Model-loading progress bars from transformers/huggingface_hub would interleave with our own output.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exit_:
