@@ -10,7 +10,7 @@ from rich.table import Table
 
 from agent.cli.output import console, emit_json
 from agent.cli.progress import media_progress
-from tools.errors import MienError, NoFaceError
+from tools.errors import ConfigError, MienError, NoFaceError
 from tools.expression.analyze import analyze_emotions
 from tools.expression.compound_media import TrackCompound, compound_expressions
 from tools.expression.labels import BASIC_EMOTIONS
@@ -31,6 +31,27 @@ def _speech(path: Path) -> tuple[Transcript | None, str | None]:
     except MienError as error:
         return None, str(error)
     return transcript, transcript.note
+
+
+def _scene_text(path: Path) -> str | None:
+    """The served vision model's description of the clip's middle frame (the CER scene modality)."""
+    from agent.model import open_endpoint
+    from agent.scene import describe_scene
+    from tools.media import iter_frames, probe_media
+    from tools.settings import get_settings
+
+    settings = get_settings()
+    if settings.llm_base_url is None:
+        raise ConfigError("--scene needs a served vision model: set MIEN_LLM_BASE_URL (e.g. Qwen2.5-VL on vLLM)")
+    middle_s = probe_media(path).duration_s / 2
+    frame = next(f for f in iter_frames(path, start_s=middle_s))
+    with open_endpoint(settings) as endpoint:
+        text = describe_scene(endpoint, frame.image, settings)
+    if text is None:
+        raise ConfigError(
+            f"the model at {settings.llm_base_url} does not accept images, so it cannot describe the scene"
+        )
+    return text
 
 
 def _print_compound(compounds: list[TrackCompound]) -> None:
@@ -92,6 +113,9 @@ def emotions(
     compound: bool = typer.Option(
         False, "--compound", help="Fuse face, dynamics, voice and words into compound expressions (CER)."
     ),
+    scene: bool = typer.Option(
+        False, "--scene", help="With --compound: ask the served vision model (MIEN_LLM_BASE_URL) to describe the scene."
+    ),
 ) -> None:
     """Estimate the emotions and action units of every person in PATH."""
     with media_progress("emotions", enabled=not as_json) as progress:
@@ -102,7 +126,8 @@ def emotions(
     speech: Transcript | None = None
     if (transcript or compound) and result.kind == "video":
         speech, note = _speech(path)
-    compounds = compound_expressions(result, speech) if compound else []
+    scene_text = _scene_text(path) if compound and scene else None
+    compounds = compound_expressions(result, speech, scene_text) if compound else []
     if plot is not None:
         markers = [(s.start_s, s.text) for s in speech.segments] if speech is not None and transcript else []
         written = plot_timeline(result, plot, transcript=markers)
