@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from servers.gallery.api_router import install_error_handlers, router
 from servers.gallery.serving import GalleryServing
+from servers.uvicorn_run import run_app
 
 
 def create_app(store_path: Path) -> FastAPI:
@@ -36,7 +37,4 @@ def create_app(store_path: Path) -> FastAPI:
 
 def serve(app: FastAPI, *, host: str = "127.0.0.1", port: int = 8765, sock: socket.socket | None = None) -> None:
     """Run ``app`` with uvicorn until interrupted (on ``sock`` if given, already bound)."""
-    import uvicorn
-
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)
+    run_app(app, host=host, port=port, sock=sock)

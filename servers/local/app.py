@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from servers.local.api_router import install_error_handlers, router
 from servers.local.loading import ModelSource, dequantized_cache_root
 from servers.local.serving import ChatService, ServiceLimits
+from servers.uvicorn_run import run_app
 from tools.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,5 @@ def create_app(
 
 
 def serve(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None) -> None:
-    """Run ``app`` with uvicorn until interrupted, on ``sock`` if given (already bound) else on host:port."""
-    import uvicorn
-
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock] if sock is not None else None)
+    """Run ``app`` with uvicorn until interrupted (on ``sock`` if given, already bound)."""
+    run_app(app, host=host, port=port, sock=sock)

@@ -26,8 +26,6 @@ from servers.vllm.frames import as_message_content, fit_image, frame_parts, imag
 from servers.vllm.launcher import check_model_folder, ensure_vllm_installed
 from tools.errors import ConfigError, MediaError, ModelUnavailableError
 
-VLLM_INSTALLED = importlib.util.find_spec("vllm") is not None
-
 
 def _option(command: list[str], flag: str) -> str:
     assert command.count(flag) == 1, f"{flag} should appear once in {command}"
@@ -139,8 +137,14 @@ def test_model_folder_checks(tmp_path: Path, model_folder: Path) -> None:
         check_model_folder(VllmServeConfig(model_path=tmp_path))
 
 
-@pytest.mark.skipif(VLLM_INSTALLED, reason="vLLM is installed here, so its absence cannot be reported")
-def test_missing_vllm_is_a_clear_error(model_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_vllm_is_a_clear_error(
+    model_folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_find_spec = importlib.util.find_spec
+    # Where vLLM is installed (a GPU machine), hide it so that its absence can still be reported.
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real_find_spec(name, *a)
+    )
     with pytest.raises(ModelUnavailableError, match=r"pip install mien\[gpu\]"):
         ensure_vllm_installed()
     code = main(["serve", "vllm", "--model", str(model_folder)])

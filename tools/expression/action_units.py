@@ -32,6 +32,7 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from tools.errors import ConfigError, ModelUnavailableError
+from tools.expression.backends import single_onnx_file
 from tools.expression.crops import face_crop, to_gray
 from tools.expression.types import ActionUnits, AUEstimate, AUReference
 from tools.faces.types import Face
@@ -348,9 +349,7 @@ class OnnxActionUnits:
                 "no ONNX AU model configured; set MIEN_AU_ONNX_DIR (or MIEN_MODEL_DIR with an 'action-units' folder)"
             )
         folder = Path(folder)
-        models = sorted(folder.glob("*.onnx")) if folder.is_dir() else []
-        if len(models) != 1:
-            raise ModelUnavailableError(f"{folder}: expected exactly one .onnx AU model, found {len(models)}")
+        model_file = single_onnx_file(folder, "AU model")
         config_path = folder / "model.json"
         if not config_path.is_file():
             raise ConfigError(f"{folder}: add a model.json naming the outputs in order, e.g. {{'aus': ['AU1']}}")
@@ -364,7 +363,7 @@ class OnnxActionUnits:
         if set(data) - known:
             raise ConfigError(f"{config_path}: unknown keys {sorted(set(data) - known)}; known: {sorted(known)}")
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(models[0], OnnxAUConfig(**values))
+        return cls(model_file, OnnxAUConfig(**values))
 
     def _batch(self, crops_rgb: np.ndarray) -> np.ndarray:
         if self.config.color == "gray":

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from tools.errors import NoFaceError
+from tools.errors import ModelUnavailableError, NoFaceError
 from tools.expression.types import ActionUnits
 from tools.faces.types import Face
 from tools.registry import Registry, new_registry
@@ -89,6 +89,14 @@ def expression_onnx_dir() -> Path | None:
 def au_onnx_dir() -> Path | None:
     """Folder of the user-supplied ONNX AU model (``Settings.au_onnx_dir`` or ``<model_dir>/action-units``)."""
     return _folder(get_settings().au_onnx_dir, "action-units")
+
+
+def single_onnx_file(folder: Path, what: str) -> Path:
+    """The one ``.onnx`` file in ``folder``; none or several is a ``ModelUnavailableError`` naming ``what``."""
+    models = sorted(folder.glob("*.onnx")) if folder.is_dir() else []
+    if len(models) != 1:
+        raise ModelUnavailableError(f"{folder}: expected exactly one .onnx {what}, found {len(models)}")
+    return models[0]
 
 
 def _onnx_ready(folder: Path | None) -> bool:

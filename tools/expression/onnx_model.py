@@ -27,7 +27,7 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from tools.errors import ConfigError, ModelUnavailableError
-from tools.expression.backends import check_face_sizes
+from tools.expression.backends import check_face_sizes, single_onnx_file
 from tools.expression.crops import face_crop, to_gray
 from tools.expression.labels import BASIC_EMOTIONS
 from tools.faces.types import Face
@@ -174,9 +174,7 @@ class OnnxExpressionModel:
                 "'expression' folder) to a folder holding the .onnx file"
             )
         folder = Path(folder)
-        models = sorted(folder.glob("*.onnx")) if folder.is_dir() else []
-        if len(models) != 1:
-            raise ModelUnavailableError(f"{folder}: expected exactly one .onnx expression model, found {len(models)}")
+        model_file = single_onnx_file(folder, "expression model")
         config_path = folder / "model.json"
         if config_path.is_file():
             try:
@@ -185,14 +183,14 @@ class OnnxExpressionModel:
                 raise ConfigError(f"{config_path}: not valid JSON ({error})") from error
             config = OnnxExpressionConfig.from_mapping(data, str(config_path))
         else:
-            preset = _hsemotion_preset(models[0].name)
+            preset = _hsemotion_preset(model_file.name)
             if preset is None:
                 raise ConfigError(
                     f"{folder}: add a model.json with the model's 'labels' (its output order); only HSEmotion "
                     "file names (enet_b*_8_*, enet_b*_7*) are recognised without one"
                 )
             config = OnnxExpressionConfig(labels=LABEL_PRESETS[preset])
-        return cls(models[0], config)
+        return cls(model_file, config)
 
     def preprocess(self, crops_rgb: np.ndarray) -> np.ndarray:
         """(n, S, S, 3) uint8 RGB crops -> the float32 batch the model takes (NCHW or NHWC)."""
