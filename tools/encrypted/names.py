@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tools.errors import GalleryError
+from tools.sqlite_tx import immediate_transaction, open_wal
 
 NAMES_FILE = "names.sqlite"
 _SCHEMA = """
@@ -111,13 +112,8 @@ class NameBook:
         with self._lock:
             db = self._connection()
             try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
+                with immediate_transaction(db):
                     yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
             except sqlite3.DatabaseError as error:
                 raise GalleryError(f"{self.path}: name map write failed ({error})") from error
 
@@ -126,10 +122,9 @@ class NameBook:
             new = not self.path.exists()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                db = open_wal(self.path, 30.0, shared_across_threads=True)
                 if new:
                     os.chmod(self.path, 0o600)
-                db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = NORMAL")
                 db.executescript(_SCHEMA)
             except sqlite3.DatabaseError as error:

@@ -19,6 +19,7 @@ from typing import Any
 
 from tools.encrypted.messages import Placement, StoredTier
 from tools.errors import GalleryError
+from tools.sqlite_tx import immediate_transaction, open_wal
 
 FORMAT_VERSION = 1
 _SCHEMA = """
@@ -187,16 +188,11 @@ class GalleryStore:
         with self._lock:
             db = self._connection()
             try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
+                with immediate_transaction(db):
                     if not self._schema_ready:
                         for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                             db.execute(statement)
                     yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
                 self._schema_ready = True
             except sqlite3.IntegrityError as error:
                 raise GalleryError(f"{self.path}: change refused, it would break the layout ({error})") from error
@@ -209,8 +205,7 @@ class GalleryStore:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA journal_mode = WAL")
+                db = open_wal(self.path, 30.0, shared_across_threads=True)
                 db.execute("PRAGMA synchronous = NORMAL")
             except sqlite3.DatabaseError as error:
                 raise GalleryError(f"{self.path}: not an encrypted gallery (not a SQLite database: {error})") from error

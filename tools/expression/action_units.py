@@ -36,7 +36,7 @@ from tools.expression.backends import single_onnx_file
 from tools.expression.crops import face_crop, to_gray
 from tools.expression.types import ActionUnits, AUEstimate, AUReference
 from tools.faces.types import Face
-from tools.settings import get_settings
+from tools.onnx_session import cpu_session
 
 MESH_POINTS: Final[int] = 478
 
@@ -325,19 +325,11 @@ class OnnxActionUnits:
     kind = "model"
 
     def __init__(self, path: str | Path, config: OnnxAUConfig) -> None:
-        import onnxruntime as ort
-
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailableError(f"{self.path}: ONNX action-unit model not found")
         self.config = config
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = get_settings().torch_threads
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # onnxruntime raises its own exception types for unreadable graphs
-            raise ModelUnavailableError(f"{self.path}: onnxruntime cannot load it ({error})") from error
+        self.session = cpu_session(self.path, "ONNX action-unit model")
         self.input_name = self.session.get_inputs()[0].name
         self.name = f"onnx-au:{self.path.stem}"
         self._lock = threading.Lock()

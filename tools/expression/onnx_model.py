@@ -31,7 +31,7 @@ from tools.expression.backends import check_face_sizes, single_onnx_file
 from tools.expression.crops import face_crop, to_gray
 from tools.expression.labels import BASIC_EMOTIONS
 from tools.faces.types import Face
-from tools.settings import get_settings
+from tools.onnx_session import cpu_session
 
 LABEL_PRESETS: Final[dict[str, tuple[str, ...]]] = {
     "hsemotion-8": ("Anger", "Contempt", "Disgust", "Fear", "Happiness", "Neutral", "Sadness", "Surprise"),
@@ -135,22 +135,12 @@ class OnnxExpressionModel:
     """
 
     def __init__(self, path: str | Path, config: OnnxExpressionConfig, providers: Sequence[str] | None = None) -> None:
-        import onnxruntime as ort
-
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailableError(f"{self.path}: ONNX expression model not found")
         self.config = config
         self.columns = label_columns(config.labels)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = get_settings().torch_threads
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(
-                str(self.path), options, providers=list(providers or ["CPUExecutionProvider"])
-            )
-        except Exception as error:  # onnxruntime raises its own exception types for unreadable graphs
-            raise ModelUnavailableError(f"{self.path}: onnxruntime cannot load it ({error})") from error
+        self.session = cpu_session(self.path, "ONNX expression model", providers)
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         shape = list(model_input.shape)

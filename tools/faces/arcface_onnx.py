@@ -23,6 +23,7 @@ import numpy as np
 
 from tools.errors import ConfigError, MienError, ModelUnavailableError, NoFaceError
 from tools.faces.types import Face
+from tools.onnx_session import cpu_session
 from tools.settings import Settings, get_settings
 
 ARCFACE_SIZE_PX = 112
@@ -143,19 +144,9 @@ class ArcFaceOnnxEmbedder:
     name = "arcface-onnx"
 
     def __init__(self, model_path: str | Path | None = None, match_threshold: float | None = None) -> None:
-        import onnxruntime
-
         settings = get_settings()
         self.model_path = find_arcface_model(Path(model_path) if model_path else resolve_arcface_path(settings))
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = settings.torch_threads
-        options.log_severity_level = 3
-        try:
-            self._session = onnxruntime.InferenceSession(
-                str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable models
-            raise ModelUnavailableError(f"cannot load ArcFace ONNX model {self.model_path}: {exc}") from exc
+        self._session = cpu_session(self.model_path, "ArcFace ONNX model")
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4 or len(outputs) < 1 or len(outputs[0].shape) != 2:
             raise ModelUnavailableError(

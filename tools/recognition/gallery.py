@@ -17,6 +17,7 @@ import numpy as np
 from tools.errors import GalleryError, UnknownIdentityError
 from tools.recognition.templates import clean_identity_name, unit_templates
 from tools.recognition.types import Candidate, Identity
+from tools.sqlite_tx import immediate_transaction, open_wal
 
 FORMAT_VERSION = 1
 _SCHEMA = """
@@ -145,14 +146,9 @@ class PlainGallery:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         db = self._connect()
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate_transaction(db):
                 _ensure_schema(db)
                 yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
         except sqlite3.DatabaseError as error:
             raise GalleryError(f"{self.path}: gallery write failed ({error})") from error
         finally:
@@ -161,9 +157,8 @@ class PlainGallery:
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            db = open_wal(self.path, 10.0)
             db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as error:
             raise GalleryError(f"{self.path}: not a Mien gallery (not a SQLite database: {error})") from error
         return db
