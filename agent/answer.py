@@ -54,8 +54,11 @@ class Citation:
 class Answer:
     """What ``mien ask`` prints (``text``) or emits (``to_dict``).
 
-    ``prompt`` names the reasoning template used (e.g. "sovtp-v1"); ``error`` says why the explanation is missing
-    when the model failed (the label and evidence still stand).
+    ``prompt`` names the reasoning template used (e.g. "sovtp-v1", "grounded-v1"); ``error`` says why the
+    explanation is missing when the model failed (the label and evidence still stand). For grounded answers
+    (``agent.explain``): ``method`` says whether the model's checked answer (``model``, ``model-retry``) or the
+    evidence template (``template``) gave the prose, ``problems`` what the checker rejected, ``model_label`` the
+    label the model wrote (the answer's ``label`` always comes from the tools).
     """
 
     question: str
@@ -66,6 +69,9 @@ class Answer:
     prompt: str
     privacy: str
     error: str | None = None
+    method: str | None = None
+    problems: list[str] = field(default_factory=list)
+    model_label: str | None = None
 
     def text(self) -> str:
         """The answer as plain text: label, explanation, then one line per piece of evidence."""
@@ -91,6 +97,9 @@ class Answer:
             "prompt": self.prompt,
             "privacy": self.privacy,
             "error": self.error,
+            "method": self.method,
+            "problems": list(self.problems),
+            "model_label": self.model_label,
         }
 
     @classmethod
@@ -104,6 +113,9 @@ class Answer:
             prompt=data.get("prompt", ""),
             privacy=data.get("privacy", "local"),
             error=data.get("error"),
+            method=data.get("method"),
+            problems=list(data.get("problems", [])),
+            model_label=data.get("model_label"),
         )
 
 

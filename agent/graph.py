@@ -28,6 +28,11 @@ from pydantic import BaseModel, ValidationError
 
 from agent.answer import Answer, Citation, evidence_label
 from agent.evidence import EvidenceCache, EvidenceRecord
+from agent.explain import GROUNDED_VERSION, explain
+from agent.facts import findings_facts
+from agent.failures import endpoint_failure
+from agent.focus import narrow_to_focus
+from agent.grounding import Evidence
 from agent.model import service_error
 from agent.privacy import PrivacyGuard, names_on_screen
 from agent.reasoning import ReasoningPrompt, reasoning_prompt
@@ -71,6 +76,7 @@ class AgentParts:
     native_tools: bool
     vision: bool
     enrolled_names: Callable[[], list[str]] = list
+    structured: bool = False  # grounded JSON answers (agent.explain) instead of free prose
 
 
 def build_graph(parts: AgentParts, checkpointer: BaseCheckpointSaver[Any] | None = None) -> Any:
@@ -91,9 +97,12 @@ def build_graph(parts: AgentParts, checkpointer: BaseCheckpointSaver[Any] | None
             return update
         system = SystemMessage(SYSTEM_TOOLS.format(media=", ".join(state["media"])))
         guard = _guard(parts, state)
+        guarded = guard.messages([system, *state["messages"]])  # a bug here is ours, not the model's
         try:
-            reply = parts.chat.bind_tools(list(parts.tools)).invoke(guard.messages([system, *state["messages"]]))
+            reply = parts.chat.bind_tools(list(parts.tools)).invoke(guarded)
         except Exception as error:  # the endpoint's failure is reported in the answer, the thread goes on
+            if not endpoint_failure(error):
+                raise  # a bug of ours: reported as an internal error, never blamed on the model
             update["error"] = str(service_error(error, parts.base_url, parts.settings.agent_request_timeout_s))
             return update
         if isinstance(reply, AIMessage) and (reply.tool_calls or reply.invalid_tool_calls):
@@ -125,7 +134,7 @@ def build_graph(parts: AgentParts, checkpointer: BaseCheckpointSaver[Any] | None
     def answer(state: AgentState) -> dict[str, Any]:
         question = _question(state["messages"])
         focus = Focus(**state.get("focus", {}))
-        findings = _findings(state)
+        findings = narrow_to_focus(_findings(state), focus)  # a question about one person: their evidence only
         style, faces_allowed = _style(state.get("style", "plain"), state.get("privacy", "local"), findings)
         guard = _guard(parts, state)
         error = state.get("error")
@@ -150,13 +159,42 @@ def build_graph(parts: AgentParts, checkpointer: BaseCheckpointSaver[Any] | None
             log.warning("key frames unavailable: %s", failure)
             prompt = compose(False)
         explanation = ""
-        if error is None:
-            messages = [SystemMessage(SYSTEM_ANSWER), *_history(state["messages"]), prompt.message]
+        grounding: dict[str, Any] = {}
+        if error is None and parts.structured:
             try:
-                reply = parts.chat.invoke(guard.messages(messages))
-                explanation = _text(reply.content).strip()
+                grounded = explain(
+                    parts.chat,
+                    question,
+                    findings_facts(findings, with_faces=faces_allowed),
+                    Evidence.of(findings, question),
+                    evidence_label(findings, focus),
+                    history=_history(state["messages"]),
+                    guard=guard.messages,
+                    retries=parts.settings.agent_grounding_retries,
+                )
             except Exception as failure:
+                if not endpoint_failure(failure):
+                    raise
                 error = str(service_error(failure, parts.base_url, parts.settings.agent_request_timeout_s))
+            else:
+                explanation = grounded.text
+                grounding = {
+                    "method": grounded.method,
+                    "problems": grounded.problems,
+                    "model_label": grounded.model_label,
+                }
+                get_stream_writer()({"event": "answer_text", "text": explanation})
+            prompt = ReasoningPrompt(prompt.message, GROUNDED_VERSION, prompt.frames)
+        elif error is None:
+            messages = guard.messages([SystemMessage(SYSTEM_ANSWER), *_history(state["messages"]), prompt.message])
+            try:
+                reply = parts.chat.invoke(messages)
+            except Exception as failure:
+                if not endpoint_failure(failure):
+                    raise  # a bug of ours: reported as an internal error, never blamed on the model
+                error = str(service_error(failure, parts.base_url, parts.settings.agent_request_timeout_s))
+            else:
+                explanation = _text(reply.content).strip()
         citations = [Citation.from_finding(f, prompt.frames.get(f"{f.media}|{f.tool}")) for f in findings]
         result = Answer(
             question=question,
@@ -167,6 +205,7 @@ def build_graph(parts: AgentParts, checkpointer: BaseCheckpointSaver[Any] | None
             prompt=prompt.version,
             privacy=state.get("privacy", "local"),
             error=error,
+            **grounding,
         )
         used = state.get("turn_evidence") or state.get("answered_evidence", [])
         return {"messages": [AIMessage(content=result.text())], "answer": result.to_dict(), "answered_evidence": used}
@@ -263,8 +302,8 @@ def _run_call(
         record, cached = parts.cache.get_or_compute(resolved, name, args, tool_versions(tool), compute, files_exist)
     except MienError as error:
         return failed(f"{name} failed: {error}")
-    except Exception as error:  # a bug in a tool must not end the conversation; it is logged in full
-        log.exception("tool %s failed", name)
+    except Exception as error:  # a bug in a tool must not end the conversation; its traceback shows under --debug
+        log.debug("tool %s failed", name, exc_info=True)
         return failed(f"{name} failed unexpectedly: {type(error).__name__}: {error}")
     run = ToolRun(
         tool=name, args=args, cached=cached, seconds=time.perf_counter() - started, error=None, evidence_key=record.key

@@ -3,8 +3,10 @@
 ``open_endpoint`` resolves which endpoint to use (``--model URL``, else ``MIEN_LLM_BASE_URL``, else the embedded
 server, started here and stopped on exit) and what it can do: native tool calls and images. Both are settings
 (``MIEN_AGENT_TOOL_CALLING``, ``MIEN_AGENT_VISION``); on ``auto`` one short request probes each. The embedded
-SmolLM2-135M is too small to call tools reliably and reads no images, so it always gets the semantic router and
-the text part of prompts. Every failure of the endpoint becomes a ``ServiceError`` that names the URL.
+models read no images, so they get the text part of prompts; they plan with the semantic router unless
+``MIEN_AGENT_TOOL_CALLING=native``: on the same 10 questions the router called the expected tool 10 times, the
+native calls of Qwen2.5-Coder-0.5B 2 times (``evals/bench/agent_answers.py``). Every failure of the endpoint
+becomes a ``ServiceError`` that names the URL.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ class ChatEndpoint:
     native_tools: bool
     vision: bool
     embedded: bool
+
+    def structured_answers(self, settings: Settings) -> bool:
+        """Whether answers are grounded JSON (``agent.explain``): ``MIEN_AGENT_STRUCTURED_ANSWERS``; on ``auto``
+        yes, except for SmolLM2-135M, which cannot fill the structure usefully (it keeps free prose)."""
+        if settings.agent_structured_answers != "auto":
+            return settings.agent_structured_answers == "on"
+        return "smollm" not in self.model.lower()
 
     def chat_model(self, settings: Settings) -> ChatOpenAI:
         """A ``ChatOpenAI`` client for this endpoint: deterministic, no retries (a timeout is reported, not hidden).

@@ -25,6 +25,8 @@ from tools.errors import ConfigError
 from tools.langchain_tools.types import Finding
 
 OFF_SCREEN_NAME = "someone"
+# Tools whose findings name people (plaintext gallery, encrypted gallery).
+IDENTITY_TOOLS = ("identify_people", "identify_people_encrypted")
 JPEG_QUALITY = 90
 
 
@@ -32,7 +34,7 @@ def names_on_screen(findings: Iterable[Finding]) -> dict[str, int]:
     """Name → track number for every person the identification tool named."""
     mapping: dict[str, int] = {}
     for finding in findings:
-        if finding.tool != "identify_people":
+        if finding.tool not in IDENTITY_TOOLS:
             continue
         for person in finding.facts.get("people", []):
             if person.get("label") and person["label"] != "unknown":

@@ -99,7 +99,8 @@ def deidentified_cues(findings: list[Finding], faces_allowed: bool) -> Deidentif
         if finding.tool == "transcribe_speech":
             for segment in finding.facts.get("segments", []):
                 span = f"[{segment['from_s']:.1f}-{segment['to_s']:.1f} s]"
-                transcript.append(f"{span} {segment['text']}")
+                speaker = f" person {segment['person']}:" if "person" in segment else ""  # who said it, in videos
+                transcript.append(f"{span}{speaker} {segment['text']}")
                 if segment.get("prosody"):
                     prosody.append(f"{span} " + ", ".join(f"{k} {v}" for k, v in segment["prosody"].items()))
         elif finding.tool == "find_faces":
@@ -107,6 +108,10 @@ def deidentified_cues(findings: list[Finding], faces_allowed: bool) -> Deidentif
                 yaw = person.get("head_yaw_deg")
                 turned = "faces the camera" if yaw is None or abs(yaw) < 20 else f"head turned {abs(yaw)} degrees away"
                 body.append(f"person {person['person']} ({person.get('position')}): {turned}")
+        elif finding.tool == "read_body_language":
+            for person in finding.facts.get("people", []):
+                cues = "; ".join(str(cue) for cue in person.get("body_cues", [])) or "none observed"
+                body.append(f"person {person['person']} ({person.get('position')}): {cues}")
         elif faces_allowed and finding.tool == "read_emotions":
             people = [p for p in finding.facts.get("people", []) if isinstance(p, dict) and "person" in p]
             expression += [f"person {person['person']}: {_person_details(person)}" for person in people]

@@ -47,8 +47,19 @@ COMPOSITE_INTENTS: tuple[Intent, ...] = (
             "Ignore facial expressions and tell me the mood from the voice and words.",
             "What emotion comes across in the speech, not the face?",
         ),
-        ("transcribe_speech", "find_faces"),
+        ("transcribe_speech", "find_faces", "read_body_language"),
         "deemo",
+    ),
+    Intent(
+        "feeling_and_why",
+        (
+            "Explain the reasons for her mood from her expression, her gestures and what she says.",
+            "Why do you think he feels that way? Use his face, body language and words.",
+            "What in his face, posture and speech shows how he feels?",
+            "Why does she feel that way, and what shows it?",
+        ),
+        ("read_emotions", "read_body_language", "transcribe_speech"),
+        "sovtp",
     ),
     Intent(
         "who_feels_what",

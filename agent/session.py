@@ -20,6 +20,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent.answer import Answer
 from agent.evidence import EvidenceCache
+from agent.explain import STRUCTURED_TAG
 from agent.graph import AgentParts, build_graph, turn_input
 from agent.model import ChatEndpoint, open_endpoint
 from agent.router import SemanticRouter
@@ -65,6 +66,7 @@ class AgentSession:
         settings: Settings,
         checkpointer: SqliteSaver,
         tools: Sequence[BaseTool] | None = None,
+        structured: bool = False,
     ) -> None:
         self.settings = settings
         use_torch_threads(settings)
@@ -81,6 +83,7 @@ class AgentSession:
             native_tools=native_tools,
             vision=vision,
             enrolled_names=lambda: [name for name, _ in PlainGallery(settings.resolved_gallery_path).names()],
+            structured=structured,
         )
         self.graph = build_graph(parts, checkpointer)
 
@@ -113,6 +116,7 @@ class AgentSession:
             settings=settings,
             checkpointer=checkpointer,
             tools=tools,
+            structured=endpoint.structured_answers(settings),
         )
 
     def ask(
@@ -138,10 +142,15 @@ class AgentSession:
         ):
             if mode_name == "messages":
                 message, metadata = chunk
-                if on_token and metadata.get("langgraph_node") == "answer" and isinstance(message, AIMessageChunk):
+                structured = STRUCTURED_TAG in (metadata.get("tags") or [])  # JSON to be rendered, not prose
+                node = metadata.get("langgraph_node")
+                if on_token and node == "answer" and not structured and isinstance(message, AIMessageChunk):
                     text = message.content if isinstance(message.content, str) else ""
                     if text:
                         on_token(text)
+            elif mode_name == "custom" and isinstance(chunk, dict) and chunk.get("event") == "answer_text":
+                if on_token and chunk.get("text"):
+                    on_token(str(chunk["text"]))  # a grounded answer's prose, rendered and checked
             elif mode_name == "custom" and on_tool is not None:
                 on_tool(chunk)
         values = self.graph.get_state(config).values

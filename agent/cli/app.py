@@ -11,11 +11,14 @@ import logging
 import os
 import pkgutil
 import sys
+import traceback
 
 import typer
 
 from agent.cli import commands
 from tools.errors import MienError
+from tools.native_stderr import NativeStderrFilter
+from tools.settings import get_settings
 
 app = typer.Typer(
     name="mien",
@@ -50,12 +53,35 @@ def _register_commands() -> None:
 _register_commands()
 
 
+EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug in Mien, never the user's input or a server's fault
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; a ``MienError`` becomes one line on stderr and its exit code, without a traceback."""
+    """Run the CLI; a ``MienError`` becomes one line on stderr and its exit code, without a traceback.
+
+    Run as a program (``argv`` None), C++ libraries' log lines are kept off stderr (``tools.native_stderr``) unless
+    ``--debug`` or ``MIEN_NATIVE_LOGS=1`` asks for them; called with ``argv`` (tests, scripts), stderr is left as is.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GLOG_minloglevel", "3")
     # Model-loading progress bars from transformers/huggingface_hub would interleave with our own output.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if argv is None and _hide_native_logs(sys.argv[1:]):
+        with NativeStderrFilter():
+            return _run(argv)
+    return _run(argv)
+
+
+def _hide_native_logs(args: list[str]) -> bool:
+    if "--debug" in args:
+        return False
+    try:
+        return not get_settings().native_logs
+    except Exception:  # an invalid MIEN_ setting is reported by the command that reads it
+        return True
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exit_:
@@ -63,19 +89,23 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     except MienError as error:
         if _state["debug"]:
-            raise
+            traceback.print_exc()
         print(f"mien: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("mien: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # a bug, not a user error: still one line, unless --debug asks for more
+    except Exception as error:  # a bug, not a user error: one line, and the traceback under --debug
         if _state["debug"]:
-            raise
-        print(
-            f"mien: internal error: {type(error).__name__}: {error} (rerun with --debug for details)", file=sys.stderr
-        )
-        return 70
+            traceback.print_exc()
+            print(f"mien: internal error (a bug in Mien): {type(error).__name__}: {error}", file=sys.stderr)
+        else:
+            print(
+                f"mien: internal error (a bug in Mien): {type(error).__name__}: {error} "
+                "(rerun with --debug for the traceback)",
+                file=sys.stderr,
+            )
+        return EXIT_INTERNAL_ERROR
     return 0
 
 

@@ -1,5 +1,8 @@
 """Benchmark: time to the first answer token and to the full answer of ``mien ask`` on a 10 s clip, on the embedded
-model (SmolLM2-135M on CPU).
+model (``MIEN_LLM_EMBEDDED``: Qwen2.5-Coder-0.5B on llama.cpp by default; ``smollm2-135m`` is the old default).
+
+``python -m evals.bench.agent answers [...]`` runs the other agent benchmark instead: 20 questions answered by
+the old and the new default, with grounding rate, label agreement and latency (``evals/bench/agent_answers.py``).
 
 Four runs, all in this one invocation, so that the ratios compare like with like on the same machine:
 
@@ -100,9 +103,15 @@ def _timed_ask(session: object, clip: Path, question: str, thread: str) -> dict[
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["answers"]:
+        from evals.bench.agent_answers import main as answers
+
+        sys.argv.pop(1)
+        answers()
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--max-tokens", type=int, default=64, help="Answer length (MIEN_AGENT_ANSWER_MAX_TOKENS).")
+    parser.add_argument("--max-tokens", type=int, default=96, help="Answer length (MIEN_AGENT_ANSWER_MAX_TOKENS).")
     parser.add_argument("--question", default=DEFAULT_QUESTION)
     args = parser.parse_args()
 
@@ -127,7 +136,8 @@ def main() -> None:
     }
     base = medians["cli cold"]
     print(
-        f"mien ask on a {SECONDS:.0f} s clip, embedded SmolLM2-135M, {args.max_tokens} answer tokens, "
+        f"mien ask on a {SECONDS:.0f} s clip, embedded {os.environ.get('MIEN_LLM_EMBEDDED', 'default model')}, "
+        f"{args.max_tokens} answer tokens, "
         f"median of {args.repeats}"
     )
     print(f"{'run':<15}{'first token s':>15}{'full answer s':>15}{'first/cold':>12}{'full/cold':>11}")

@@ -1,10 +1,10 @@
-"""The population reference of the geometric action units: median mesh measures over real faces.
+"""The reference the geometric action units used *before* calibration: median mesh measures over LFW thumbnails.
 
-A single image has no neutral frame of the same person to compare with, so ``tools.expression.action_units``
-compares it with typical face geometry: the median of each measure over the face crops of scikit-image's LFW
-subset (100 real faces, 25x25 px, mixed expressions, mostly neutral or mild). Each crop is upscaled 4x (bicubic),
-padded with its border, and meshed with the project's mediapipe landmarker; the crops that the mesh accepts are
-measured. The printed dict is ``POPULATION_REFERENCE``.
+Kept to reproduce the "before" column of ``evals/bench/action_units.py`` (``LEGACY_REFERENCE`` there); the AUs
+now use ``tools/expression/au_calibration.py`` (``evals/reference/au_calibration.py``), built from real neutral
+faces at full resolution. This one took the median of each measure, in the older eye-line frame, over the face
+crops of scikit-image's LFW subset (100 real faces, 25x25 px, mixed expressions), each upscaled 4x (bicubic),
+padded with its border and meshed with the project's mediapipe landmarker.
 
     /root/.cache/mien-venv/bin/python evals/reference/au_population_reference.py
 """
@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from evals.samples import lfw_subset
-from tools.expression.action_units import MEASURES, measure_face
+from tools.expression.au_mesh import MEASURES, measure_face_eye_frame
 from tools.faces import get_landmarker
 from tools.faces.types import Box, Face
 
@@ -38,15 +38,17 @@ def population_measures() -> np.ndarray:
         face = Face(box=Box(PAD_PX, PAD_PX, PAD_PX + side, PAD_PX + side), score=1.0)
         landmarker.add_landmarks(rgb, [face])
         if face.mesh is not None:
-            rows.append(measure_face(face.mesh).values)
+            rows.append(measure_face_eye_frame(face.mesh).values)
     return np.stack(rows)
 
 
 def main() -> int:
     values = population_measures()
     print(f"# {len(values)} faces meshed")
-    print("POPULATION_REFERENCE: Final[dict[str, float]] = {")
+    print("LEGACY_REFERENCE: dict[str, float] = {")
     for name, median in zip(MEASURES, np.median(values, axis=0), strict=True):
+        if name == "corner_below_lip_centre":  # measured only since the calibration
+            continue
         print(f'    "{name}": {median:.4f},')
     print("}")
     return 0

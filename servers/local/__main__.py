@@ -42,9 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-queue", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--cache-dir", type=Path, default=None, help="dequantized GGUF copies (default: MIEN_HOME)")
+    parser.add_argument("--runtime", choices=["auto", "llama.cpp", "transformers"], default="auto")
+    parser.add_argument("--context", type=int, default=4096, help="llama.cpp context window in tokens")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    limits = ServiceLimits(threads=args.threads, max_queue=args.max_queue, default_max_tokens=args.max_new_tokens)
+    limits = ServiceLimits(
+        threads=args.threads,
+        max_queue=args.max_queue,
+        default_max_tokens=args.max_new_tokens,
+        runtime=args.runtime,
+        context_tokens=args.context,
+    )
     try:
         app = create_app(args.model, served_name=args.served_name, limits=limits, cache_root=args.cache_dir)
     except MienError as error:

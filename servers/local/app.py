@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from servers.local.api_router import install_error_handlers, router
+from servers.local.catalog import embedded_model_path, embedded_served_name
 from servers.local.loading import ModelSource, dequantized_cache_root
 from servers.local.serving import ChatService, ServiceLimits
 from servers.uvicorn_run import run_app
@@ -29,6 +30,8 @@ def default_limits() -> ServiceLimits:
         threads=settings.llm_threads,
         max_queue=settings.llm_max_queue,
         default_max_tokens=settings.llm_max_new_tokens,
+        runtime=settings.llm_runtime,
+        context_tokens=settings.llm_context_tokens,
     )
 
 
@@ -39,13 +42,15 @@ def create_app(
     limits: ServiceLimits | None = None,
     cache_root: Path | None = None,
 ) -> FastAPI:
-    """An app serving ``model_path`` (None: ``settings.llm_model_path``, else the packaged SmolLM2 GGUF); a GGUF's
+    """An app serving ``model_path`` (None: ``settings.llm_model_path``, else the packaged model that
+    ``MIEN_LLM_EMBEDDED`` names); a GGUF's
     dequantized copy is kept under ``cache_root`` (None: ``<MIEN_HOME>/cache/llm``).
 
     Raises ``ConfigError`` / ``ModelUnavailableError`` at once when the path is wrong; the weights themselves load
     in the background after startup."""
     if model_path is None:
-        model_path = get_settings().llm_model_path
+        model_path = embedded_model_path(get_settings())
+        served_name = served_name or embedded_served_name(get_settings())
     source = ModelSource.resolve(model_path, served_name)
     service = ChatService(source, limits or default_limits(), cache_root or dequantized_cache_root(get_settings()))
 

@@ -20,6 +20,7 @@ from types import TracebackType
 
 import httpx
 
+from servers.local.catalog import embedded_model_path, embedded_served_name, resolve_runtime
 from servers.local.loading import ModelSource, dequantized_cache_root
 from servers.local.serving import ServiceLimits
 from tools.errors import ServiceError
@@ -97,13 +98,17 @@ class LocalServer:
     ) -> None:
         settings = settings or get_settings()
         if model_path is None:
-            model_path = settings.llm_model_path
+            model_path = embedded_model_path(settings)  # assembles a packaged Qwen GGUF once, into the cache
+            served_name = served_name or embedded_served_name(settings)
         self.source = ModelSource.resolve(model_path, served_name)  # a wrong path fails here, before any spawn
         self.limits = limits or ServiceLimits(
             threads=settings.llm_threads,
             max_queue=settings.llm_max_queue,
             default_max_tokens=settings.llm_max_new_tokens,
+            runtime=settings.llm_runtime,
+            context_tokens=settings.llm_context_tokens,
         )
+        self.runtime = resolve_runtime(self.source, self.limits.runtime, settings)
         self.startup_timeout_s = startup_timeout_s if startup_timeout_s is not None else settings.llm_startup_timeout_s
         self.cache_root = dequantized_cache_root(settings)
         self.port: int | None = None
@@ -190,6 +195,8 @@ class LocalServer:
             "--max-queue", str(self.limits.max_queue),
             "--max-new-tokens", str(self.limits.default_max_tokens),
             "--cache-dir", str(self.cache_root),
+            "--runtime", self.runtime,
+            "--context", str(self.limits.context_tokens),
         ]  # fmt: skip
         return command
 

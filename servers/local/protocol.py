@@ -167,6 +167,20 @@ class ChatCompletionRequest(_Lenient):
     presence_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
     n: int = Field(default=1, ge=1)
     logprobs: bool | None = None
+    # {"type": "text" | "json_object" | "json_schema", "json_schema": {"name", "schema", "strict"}}: on the
+    # llama.cpp runtime the answer is decoded under a grammar made from the schema (constrained decoding).
+    response_format: dict[str, Any] | None = None
+
+    @field_validator("response_format")
+    @classmethod
+    def _check_response_format(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and value.get("type") not in ("text", "json_object", "json_schema"):
+            raise ValueError("response_format.type must be 'text', 'json_object' or 'json_schema'")
+        if value is not None and value.get("type") == "json_schema":
+            inner = value.get("json_schema")
+            if not isinstance(inner, dict) or not isinstance(inner.get("schema", {}), dict):
+                raise ValueError("response_format.json_schema must be an object with a 'schema' object")
+        return value
 
     @field_validator("stop")
     @classmethod

@@ -41,6 +41,7 @@ class AnswerFormat:
     tools_enabled: bool = False
     assistant_prefix: str = ""
     include_usage: bool = False
+    tool_names: tuple[str, ...] = ()  # the tools offered: a reply that is only a JSON call of one is a call
 
 
 def completion_response(
@@ -51,7 +52,7 @@ def completion_response(
     content: str | None = text
     tool_calls: list[ToolCall] = []
     if answer.tools_enabled:
-        parsed = parse_tool_calls(text)
+        parsed = parse_tool_calls(text, answer.tool_names)
         content, tool_calls = parsed.content, parsed.tool_calls
     message = ResponseMessage(content=content, tool_calls=tool_calls or None)
     return ChatCompletionResponse(

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from servers.local.errors import APIError, invalid_request, model_failed, model_not_found, server_busy
 from servers.local.generation import GenerationOutcome, SamplingSettings, generate_pieces
+from servers.local.llama_engine import LlamaChatModel, load_llama_model
 from servers.local.loading import LoadedChatModel, ModelSource, load_chat_model
 from servers.local.prompting import RenderedPrompt, forced_call_stop, render_prompt
 from servers.local.protocol import (
@@ -40,23 +41,30 @@ _END = object()  # marks the end of a stream's piece queue
 
 @dataclass(frozen=True)
 class PreparedRequest:
-    """A validated request, rendered and tokenized: ``prompt_ids`` is a LongTensor (1, prompt_tokens)."""
+    """A validated request, rendered and tokenized: ``prompt_ids`` is a LongTensor (1, prompt_tokens) for
+    transformers, a list of token ids for llama.cpp; ``grammar`` constrains llama.cpp's output (response_format)."""
 
     request: ChatCompletionRequest
     rendered: RenderedPrompt
     prompt_ids: Any
     sampling: SamplingSettings
+    grammar: Any = None
 
     @property
     def prompt_tokens(self) -> int:
-        return int(self.prompt_ids.shape[1])
+        return len(self.prompt_ids) if isinstance(self.prompt_ids, list) else int(self.prompt_ids.shape[1])
 
 
 @dataclass(frozen=True)
 class ServiceLimits:
+    """How the model runs: threads, queue, default answer length, runtime (``auto``: llama.cpp for a GGUF when
+    installed, see ``catalog.resolve_runtime``) and llama.cpp's context window."""
+
     threads: int = 1
     max_queue: int = 8
     default_max_tokens: int = 512
+    runtime: str = "auto"
+    context_tokens: int = 4096
 
 
 class ChatService:
@@ -70,7 +78,7 @@ class ChatService:
         self.cache_root = cache_root
         self.created = unix_time_s()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mien-llm")
-        self._load: Future[LoadedChatModel] | None = None
+        self._load: Future[LoadedChatModel | LlamaChatModel] | None = None
         self._admitted = 0  # requests between admission and the end of their generation (event-loop thread only)
         self._shutdown = threading.Event()
 
@@ -83,7 +91,14 @@ class ChatService:
     def start_loading(self) -> None:
         """Queue the model load as the worker's first job; returns at once."""
         if self._load is None:
-            self._load = self._executor.submit(load_chat_model, self.source, self.limits.threads, self.cache_root)
+            self._load = self._executor.submit(self._load_model)
+
+    def _load_model(self) -> LoadedChatModel | LlamaChatModel:
+        from servers.local.catalog import resolve_runtime
+
+        if resolve_runtime(self.source, self.limits.runtime) == "llama.cpp":
+            return load_llama_model(self.source, self.limits.threads, self.limits.context_tokens)
+        return load_chat_model(self.source, self.limits.threads, self.cache_root)
 
     def health(self) -> HealthResponse:
         if self._load is None or not self._load.done():
@@ -93,7 +108,7 @@ class ChatService:
             return HealthResponse(status="failed", model=self.served_name, error=str(error))
         return HealthResponse(status="ok", model=self.served_name)
 
-    def loaded(self) -> LoadedChatModel:
+    def loaded(self) -> LoadedChatModel | LlamaChatModel:
         """The loaded model; raises 503 if loading failed. Call on the worker thread (after the load job)."""
         if self._load is None:
             raise model_failed("loading was never started")
@@ -160,6 +175,7 @@ class ChatService:
             tools_enabled=prepared.request.tools_enabled,
             assistant_prefix=prepared.rendered.assistant_prefix,
             include_usage=options is not None and options.include_usage,
+            tool_names=tuple(tool.function.name for tool in prepared.request.tools or []),
         )
 
     # ------------------------------------------------------------------ admission and the worker
@@ -198,15 +214,28 @@ class ChatService:
     def _prepare(self, request: ChatCompletionRequest) -> PreparedRequest:
         """Worker thread: render the chat template, tokenize, and fit the answer into the context window."""
         loaded = self.loaded()
-        rendered = render_prompt(loaded.tokenizer, request, template_takes_tools=loaded.template_takes_tools)
+        grammar = None
+        if isinstance(loaded, LlamaChatModel):
+            rendered = loaded.render(request)
+            prompt_ids: Any = loaded.tokenize(rendered.text)
+            prompt_tokens = len(prompt_ids)
+            grammar = loaded.grammar(request.response_format)
+        else:
+            if request.response_format and request.response_format.get("type") not in (None, "text"):
+                raise invalid_request(
+                    "this server runs its model with transformers, which cannot constrain decoding; "
+                    "response_format needs the llama.cpp runtime",
+                    param="response_format",
+                )
+            rendered = render_prompt(loaded.tokenizer, request, template_takes_tools=loaded.template_takes_tools)
+            prompt_ids = loaded.tokenizer(rendered.text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            prompt_tokens = int(prompt_ids.shape[1])
         if rendered.images_dropped:
             log.warning(
                 "%s is a text-only model: %d image part(s) replaced by [image]",
                 self.served_name,
                 rendered.images_dropped,
             )
-        prompt_ids = loaded.tokenizer(rendered.text, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        prompt_tokens = int(prompt_ids.shape[1])
         room = loaded.context_tokens - prompt_tokens
         requested = request.requested_max_tokens
         if requested is None:
@@ -226,7 +255,7 @@ class ChatService:
             stop=request.stop_sequences + forced_call_stop(request),
             repetition_penalty=1.0 + max(request.frequency_penalty, request.presence_penalty, 0.0) / 2.0,
         )
-        return PreparedRequest(request, rendered, prompt_ids, sampling)
+        return PreparedRequest(request, rendered, prompt_ids, sampling, grammar)
 
     def _generate_blocking(
         self, prepared: PreparedRequest, on_text: Callable[[str], None], cancel: threading.Event
@@ -237,7 +266,11 @@ class ChatService:
         def should_stop() -> bool:
             return cancel.is_set() or self._shutdown.is_set()
 
-        outcome = generate_pieces(self.loaded(), prepared.prompt_ids, prepared.sampling, on_text, should_stop)
+        loaded = self.loaded()
+        if isinstance(loaded, LlamaChatModel):
+            outcome = loaded.generate(prepared.prompt_ids, prepared.sampling, on_text, should_stop, prepared.grammar)
+        else:
+            outcome = generate_pieces(loaded, prepared.prompt_ids, prepared.sampling, on_text, should_stop)
         log.info(
             "answered %d prompt tokens with %d tokens in %.2f s (%.1f tokens/s, first token after %s s)",
             prepared.prompt_tokens,

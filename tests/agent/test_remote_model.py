@@ -24,6 +24,14 @@ from tools.settings import get_settings
 NAME = "Eileen Collins"
 
 
+@pytest.fixture(autouse=True)
+def free_prose(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stub answers in plain prose: these tests check what reaches the model and how the answer comes back on
+    the free-prose path; the grounded JSON path is tested in test_grounding.py and test_end_to_end.py."""
+    monkeypatch.setenv("MIEN_AGENT_STRUCTURED_ANSWERS", "off")
+    get_settings.cache_clear()
+
+
 def endpoint(server: RecordingServer, native: bool = False, vision: bool = False) -> ChatEndpoint:
     return ChatEndpoint(server.base_url, "stub-model", "none", native, vision, embedded=False)
 

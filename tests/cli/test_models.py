@@ -13,8 +13,13 @@ def test_models_lists_backends_and_embedded_defaults_are_ready(capsys: pytest.Ca
     assert main(["models", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     by_name = {(r["task"], r["name"]): r for r in rows}
-    for key in [("detector", "mediapipe"), ("landmarker", "mediapipe-mesh"), ("embedder", "dlib-resnet"),
-                ("transcriber", "whisper-tiny-en"), ("expression", "fer-mini-xception")]:
+    for key in [
+        ("detector", "mediapipe"),
+        ("landmarker", "mediapipe-mesh"),
+        ("embedder", "dlib-resnet"),
+        ("transcriber", "whisper-tiny-en"),
+        ("expression", "fer-mini-xception"),
+    ]:
         assert by_name[key]["ready"] is True and by_name[key]["default"] is True, key
     # Backends whose weights the user must supply are listed, not ready, and say where to put them.
     arcface = by_name[("embedder", "arcface-onnx")]

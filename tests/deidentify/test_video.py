@@ -94,8 +94,11 @@ def test_the_audio_is_kept_and_the_voice_anonymized(
 def test_the_report_counts_what_was_hidden(deidentified: tuple[Path, DeidentifyReport]) -> None:
     _, report = deidentified
     assert report.kind == "video" and report.mode == "blur"
-    assert report.frames_with_faces == 30 and report.faces_detected == 30 and report.tracks == 1
-    assert report.faces_hidden == report.faces_detected + report.residual_faces
+    # The privacy ensemble hides every region any member reports, false alarms included (a mirrored-pass face under
+    # the chin on its full scans): the one real face is found on every frame, and extra regions only add to it.
+    assert report.frames_with_faces == 30 and report.faces_detected >= 30 and report.tracks >= 1
+    held = report.boxes_interpolated + report.boxes_held  # the tracking bridges the regions seen on full scans only
+    assert report.faces_hidden == report.faces_detected + held + report.residual_faces
     payload = report.to_dict()
     assert payload["audio_anonymized"] is True and payload["frames_per_s"] > 0
 

@@ -417,7 +417,7 @@ def unloaded_app() -> Iterator[TestClient]:
 def test_health_says_loading_before_the_model_is_ready(unloaded_app: TestClient) -> None:
     response = unloaded_app.get("/health")
     assert response.status_code == 503
-    assert response.json() == {"status": "loading", "model": "SmolLM2-135M-Instruct"}
+    assert response.json() == {"status": "loading", "model": "Qwen2.5-Coder-0.5B-Instruct"}  # the embedded default
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,7 @@
-"""The embedded chat server as a real subprocess serving the real packaged SmolLM2-135M-Instruct.
+"""The embedded chat server as a real subprocess serving the real packaged SmolLM2-135M-Instruct on transformers.
+
+(The small fallback model and the fallback runtime; the default, Qwen2.5-Coder on llama.cpp, is tested in
+``test_llama_engine.py`` and ``test_llama_server.py``.)
 
 The server starts once for the module (dequantizing the GGUF takes 20-90 s on a busy 2-core machine) with a queue
 of 2, so that three requests in flight are served and a fourth to sixth are refused with 503. Its MIEN_HOME is the
@@ -35,6 +38,10 @@ MAX_QUEUE = 2
 QUESTION = "What is the capital of France? Answer in one sentence."
 
 
+def _settings(home: Path) -> Settings:
+    return Settings(home=home, cache_dir=home / "cache", llm_embedded="smollm2-135m", llm_runtime="transformers")
+
+
 @pytest.fixture(scope="module")
 def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("server-home")
@@ -42,10 +49,8 @@ def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(server_home: Path) -> Iterator[LocalServer]:
-    limits = ServiceLimits(threads=1, max_queue=MAX_QUEUE, default_max_tokens=48)
-    with LocalServer(
-        limits=limits, startup_timeout_s=600, settings=Settings(home=server_home, cache_dir=server_home / "cache")
-    ) as running:
+    limits = ServiceLimits(threads=1, max_queue=MAX_QUEUE, default_max_tokens=48, runtime="transformers")
+    with LocalServer(limits=limits, startup_timeout_s=600, settings=_settings(server_home)) as running:
         yield running
 
 
@@ -297,6 +302,15 @@ def test_langchain_auto_tool_choice_answer_parses(server: LocalServer) -> None:
     assert answer.invalid_tool_calls == []
 
 
+def test_response_format_on_transformers_is_a_400_that_names_the_runtime(
+    server: LocalServer, http: httpx.Client
+) -> None:
+    response = http.post("/v1/chat/completions", json=_chat(server, response_format={"type": "json_object"}))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == "response_format" and "llama.cpp" in error["message"]
+
+
 # ---------------------------------------------------------------- process lifecycle (keep last: stops the server)
 
 
@@ -307,9 +321,7 @@ def test_a_second_start_loads_the_cached_copy_and_answers_alike(
     assert len(cached) == 1 and cached[0].stat().st_size > 500_000_000  # fp32 weights
     payload = _chat(server, max_tokens=16, temperature=0)
     expected = http.post("/v1/chat/completions", json=payload).json()["choices"][0]["message"]["content"]
-    with LocalServer(
-        startup_timeout_s=600, settings=Settings(home=server_home, cache_dir=server_home / "cache")
-    ) as second:
+    with LocalServer(startup_timeout_s=600, settings=_settings(server_home)) as second:
         assert second.log_path is not None
         assert "from its dequantized copy" in second.log_path.read_text()
         with httpx.Client(base_url=second.root_url, timeout=300, trust_env=False) as client:

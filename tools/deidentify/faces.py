@@ -153,3 +153,19 @@ def _pixelated(patch: np.ndarray, box: Box, style: FaceMaskStyle) -> np.ndarray:
     small_size = (max(1, round(patch.shape[1] / block_px)), max(1, round(patch.shape[0] / block_px)))
     small = cv2.resize(patch, small_size, interpolation=cv2.INTER_AREA)
     return cv2.resize(small, (patch.shape[1], patch.shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def hidden_mask(height: int, width: int, regions: Sequence[Box], style: FaceMaskStyle) -> np.ndarray:
+    """Pixels (bool, (height, width)) that hiding ``regions`` with ``style`` makes at least half opaque: where the
+    picture is replaced, used to check that a labelled face was covered."""
+    mask = np.zeros((height, width), dtype=bool)
+    for box in regions:
+        if box.width <= 0 or box.height <= 0:
+            continue
+        area = covered_region(box, style, width, height)
+        x0, y0 = int(np.floor(area.x0)), int(np.floor(area.y0))
+        x1, y1 = int(np.ceil(area.x1)), int(np.ceil(area.y1))
+        if x1 - x0 < 1 or y1 - y0 < 1:
+            continue
+        mask[y0:y1, x0:x1] |= _region_alpha(box, style, x0, y0, x1, y1)[..., 0] >= 0.5
+    return mask

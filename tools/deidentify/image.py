@@ -22,11 +22,14 @@ from tools.storage import atomic_path
 @dataclass(frozen=True)
 class DeidentifiedImage:
     """``image`` RGB uint8 (H, W, 3) with faces hidden; ``boxes`` the detector boxes hidden (image pixels);
-    ``residual_faces`` the face-like regions the second search found and hid too."""
+    ``residual_faces`` the face-like regions the checks after hiding found and hid too, ``residual_boxes`` those
+    regions as hidden (``checked_faces`` of them found by the independent checkers)."""
 
     image: np.ndarray
     boxes: list[Box]
     residual_faces: int
+    residual_boxes: tuple[Box, ...] = ()
+    checked_faces: int = 0
 
 
 def hide_faces(
@@ -47,7 +50,9 @@ def hide_faces(
         raise MediaError(f"expected an RGB uint8 image of shape (H, W, 3), got {image.dtype} {image.shape}")
     boxes = hider.find(image)
     hidden = hider.hide(image, boxes)
-    return DeidentifiedImage(hidden.image, boxes, hidden.residual_faces)
+    return DeidentifiedImage(
+        hidden.image, boxes, hidden.residual_faces, tuple(hidden.residual_boxes), hidden.checked_faces
+    )
 
 
 def deidentify_image(

@@ -41,14 +41,24 @@ def verify_written_video(
     *,
     max_rounds: int = MAX_FIX_ROUNDS,
     on_frame: Callable[[], None] | None = None,
+    check_every: int = 0,
 ) -> VerifyOutcome:
     """Search ``written`` frame by frame with ``hider.find_residual``; call ``render_again`` with the boxes found
-    per frame index (it must rewrite ``written`` with them hidden) and repeat on the frames that changed."""
+    per frame index (it must rewrite ``written`` with them hidden) and repeat on the frames that changed.
+
+    In the first round, every ``check_every``-th frame (0: none) is also searched by ``hider.check``, the
+    detectors that did not choose the regions; a face they find is hidden (head and hair) on the frames around it,
+    ``check_every`` on either side, since it was not looked for on those."""
     digests: dict[int, bytes] = {}
     residual_faces = 0
     for round_index in range(max_rounds + 1):
         found: dict[int, list[Box]] = {}
         for frame in iter_frames(written):
+            if round_index == 0 and check_every and frame.index % check_every == 0 and hider.video_checkers:
+                checked = hider.check(frame.image, video=True)
+                for near in range(max(0, frame.index - check_every + 1), frame.index + check_every):
+                    if checked:
+                        found.setdefault(near, []).extend(checked)
             digest = _digest(frame.image)
             if digests.get(frame.index) != digest:
                 digests[frame.index] = digest

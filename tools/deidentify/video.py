@@ -82,7 +82,12 @@ def deidentify_video(
     hider = hider or FaceHider.from_settings(mode, verify=verify, settings=settings)
     rate = float(fps) if fps else (info.fps if info.fps > 0 else DEFAULT_FPS)
     audio, audio_outcome = _output_audio(info.path, info.has_audio, voice, settings)
-    coverage = FrameCoverage(settings.deidentify_max_gap_frames, settings.deidentify_hold_frames)
+    # A face only the full-scan members see is detected every full_every frames: the tracking must bridge that gap
+    # and hold the box up to the next scan (at the clip's end too).
+    full_every = settings.deidentify_full_scan_frames if hider.scans_in_part else 1
+    coverage = FrameCoverage(
+        max(settings.deidentify_max_gap_frames, full_every - 1), max(settings.deidentify_hold_frames, full_every - 1)
+    )
     expected = round(info.duration_s * rate) if info.duration_s > 0 else None
     tick, close_bar = _progress(progress, None if expected is None else expected * (2 if hider.residual else 1))
     first = _Pass()
@@ -92,7 +97,7 @@ def deidentify_video(
 
     try:
         with atomic_path(target) as written:
-            frames = _first_pass(frames_of_source(), hider, coverage, first, tick)
+            frames = _first_pass(frames_of_source(), hider, coverage, first, tick, full_every)
             write_video(written, frames, rate, audio=audio, sample_rate=SPEECH_SAMPLE_RATE)
 
             def render_again(found: dict[int, list[Box]]) -> None:
@@ -102,7 +107,13 @@ def deidentify_video(
                 write_video(written, again, rate, audio=audio, sample_rate=SPEECH_SAMPLE_RATE)
 
             checked = (
-                verify_written_video(written, hider, render_again, on_frame=lambda: tick(1))
+                verify_written_video(
+                    written,
+                    hider,
+                    render_again,
+                    on_frame=lambda: tick(1),
+                    check_every=max(1, round(rate * settings.deidentify_video_check_s)),
+                )
                 if hider.residual is not None
                 else VerifyOutcome(0, 0, 0)
             )
@@ -132,9 +143,18 @@ def deidentify_video(
 
 
 def _first_pass(
-    frames: Iterator[Frame], hider: FaceHider, coverage: FrameCoverage, record: _Pass, tick: Callable[[int], None]
+    frames: Iterator[Frame],
+    hider: FaceHider,
+    coverage: FrameCoverage,
+    record: _Pass,
+    tick: Callable[[int], None],
+    full_every: int = 1,
 ) -> Iterator[np.ndarray]:
-    """The frames with faces hidden, in order, each once its coverage is final (a bounded look-ahead)."""
+    """The frames with faces hidden, in order, each once its coverage is final (a bounded look-ahead).
+
+    The finder's cheap members run on every frame, all of them on every ``full_every``-th frame (a full scan):
+    a face only the expensive members see is found every ``full_every`` frames, and the coverage tracking
+    interpolates its box over the frames between (``full_every`` must stay within ``max_gap_frames``)."""
     waiting: deque[Frame] = deque()
 
     def release(final: FrameBoxes) -> np.ndarray:
@@ -150,7 +170,7 @@ def _first_pass(
 
     for position, frame in enumerate(frames):
         # iter_frames numbers sampled frames 0, 1, 2...; the coverage is keyed by that position.
-        boxes = hider.find(frame.image)
+        boxes = hider.find(frame.image, full_scan=position % full_every == 0)
         record.faces_detected += len(boxes)
         waiting.append(Frame(position, frame.time_s, frame.image))
         for final in coverage.push(position, boxes):

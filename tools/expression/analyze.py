@@ -22,6 +22,7 @@ from tools.expression.action_units import (
     action_units_from_measures,
     measure_face,
     neutral_baseline,
+    unmeasurable_regions,
 )
 from tools.expression.backends import ActionUnitModel, ExpressionModel, get_au_model, get_expression_model
 from tools.expression.dynamics import compute_dynamics
@@ -101,7 +102,7 @@ def rereference_track(estimates: Sequence[EmotionEstimate], faces: Sequence[Face
 
     ``faces`` are the track's faces, one per estimate. Tracks with fewer than ``MIN_BASELINE_FRAMES`` meshed
     frames, tracks in which no frame reaches ``MIN_NEUTRAL_PROBABILITY`` of Neutral, and AUs from other backends
-    are returned unchanged (population reference).
+    are returned unchanged (population reference). AUs that a frame could not measure (pose, cover) stay so.
     """
     rows = [
         i
@@ -122,7 +123,9 @@ def rereference_track(estimates: Sequence[EmotionEstimate], faces: Sequence[Face
         baseline = neutral_baseline([measures[i] for i in rows])
     out = list(estimates)
     for i in rows:
-        units = action_units_from_measures(measures[i], baseline, "track-neutral")
+        before = estimates[i].action_units
+        assert before is not None
+        units = action_units_from_measures(measures[i], baseline, "track-neutral", unmeasurable_regions(before))
         out[i] = dataclasses.replace(estimates[i], action_units=units)
     return out
 

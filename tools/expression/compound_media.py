@@ -2,8 +2,9 @@
 
 Per tracked person: the static face (mean frame probabilities), the dynamic face (smoothed over time, videos only),
 and for the whole clip the voice (prosody heuristic) and the words (MiniLM label similarity on the transcript),
-plus a scene description when the caller has one from the served model. Speech is not attributed to a speaker
-(no diarization): the audio and transcript modalities are the same for every person in the clip. The CLIP
+plus a scene description when the caller has one from the served model. Given who said what
+(``tools.speech.speaker``), each person's voice and words are their own; without it the audio and transcript
+modalities are the same for every person in the clip. The CLIP
 modality needs the user's open_clip weights and is left missing here.
 """
 
@@ -20,6 +21,7 @@ from tools.expression.modalities.audio import ProsodyBaseline, prosody_probabili
 from tools.expression.modalities.text import TextEmotionModality
 from tools.expression.modality import ModalityProbabilities
 from tools.expression.types import EmotionAnalysis, ExpressionTimeline
+from tools.speech.speaker import SpeakerAttribution, transcript_of
 from tools.speech.types import Transcript
 
 
@@ -71,11 +73,19 @@ def face_modalities(timeline: ExpressionTimeline, is_video: bool) -> list[Modali
 
 
 def compound_expressions(
-    analysis: EmotionAnalysis, transcript: Transcript | None = None, scene_text: str | None = None
+    analysis: EmotionAnalysis,
+    transcript: Transcript | None = None,
+    scene_text: str | None = None,
+    speakers: SpeakerAttribution | None = None,
 ) -> list[TrackCompound]:
-    """One ``TrackCompound`` per person whose face was scored; people with no scored frame are left out."""
+    """One ``TrackCompound`` per person whose face was scored; people with no scored frame are left out.
+
+    With ``speakers`` (who said each segment, ``tools.speech.speaker``), each person's voice and words modalities
+    come from their own segments plus those whose speaker is unknown (no visible mouth moved with them), and are
+    missing for a person to whom nothing can belong; without it, the whole clip's speech is every person's.
+    """
     text_modality = TextEmotionModality() if (scene_text or (transcript and transcript.segments)) else None
-    shared = speech_modalities(transcript, text_modality)
+    shared = [] if speakers is not None and transcript is not None else speech_modalities(transcript, text_modality)
     if scene_text and text_modality is not None:
         shared.append(text_modality.probabilities(scene_text, "scene_text"))
     results = []
@@ -83,5 +93,8 @@ def compound_expressions(
         faces = face_modalities(timeline, analysis.kind == "video")
         if all(m.probabilities is None for m in faces):
             continue
-        results.append(TrackCompound(timeline.track_id, recognize_compound(faces + shared)))
+        own = []
+        if speakers is not None and transcript is not None:
+            own = speech_modalities(transcript_of(transcript, speakers, timeline.track_id, True), text_modality)
+        results.append(TrackCompound(timeline.track_id, recognize_compound(faces + own + shared)))
     return results

@@ -99,7 +99,8 @@ def compute_dynamics(timeline: ExpressionTimeline, window_s: float = 1.0) -> Exp
     if with_aus and all(a is not None for a in with_aus):
         au_names = with_aus[0].names  # type: ignore[union-attr]
         if all(a.names == au_names for a in with_aus):  # type: ignore[union-attr]
-            intensities = np.stack([a.intensities() for a in with_aus])  # type: ignore[union-attr]
+            # An AU not measurable in a frame counts as unchanged there (0): rates stay finite for the spotting.
+            intensities = np.stack([a.intensities(missing=0.0) for a in with_aus])  # type: ignore[union-attr]
             au_velocity = rate_of_change(times, intensities)
         else:
             au_names = ()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,26 @@ EMOTION_COLOURS: dict[str, str] = {
 MARKER_TEXT_CHARS = 28
 
 
+@dataclass(frozen=True)
+class TimelineSpan:
+    """A time span to shade on one person's panel: ``colour`` any matplotlib colour, ``text`` its caption."""
+
+    track_id: int
+    start_s: float
+    end_s: float
+    text: str
+    colour: str = "#d62728"
+
+
+def _draw_spans(ax: Any, spans: Sequence[TimelineSpan]) -> None:
+    for number, span in enumerate(sorted(spans, key=lambda s: s.start_s)):
+        # A micro-expression can last 4 frames: widen it to stay visible on a long axis.
+        ax.axvspan(span.start_s, max(span.end_s, span.start_s + 0.05), color=span.colour, alpha=0.22, lw=0)
+        ax.text(span.start_s, 0.62 - 0.1 * (number % 3), " " + _marker_label(span.text), fontsize=7.5,
+                color=span.colour, va="top", ha="left",
+                bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0})
+
+
 def _marker_label(text: str) -> str:
     return textwrap.shorten(" ".join(text.split()), MARKER_TEXT_CHARS, placeholder="…")
 
@@ -43,8 +64,13 @@ def plot_timeline(
     transcript: Sequence[tuple[float, str]] | None = None,
     title: str | None = None,
     dpi: int = 110,
+    intervals: Sequence[TimelineSpan] | None = None,
 ) -> Path:
-    """Write the emotion timeline PNG of ``timelines`` to ``out_path`` (atomically) and return the path."""
+    """Write the emotion timeline PNG of ``timelines`` to ``out_path`` (atomically) and return the path.
+
+    ``intervals`` are spans shaded on their person's panel (e.g. spotted micro-expressions from
+    ``tools.spotting``), each with a short text written at its start.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -70,6 +96,7 @@ def plot_timeline(
                 _draw_bars(ax, track)
             else:
                 _draw_track(ax, track, transcript or [])
+                _draw_spans(ax, [span for span in intervals or () if span.track_id == track.track_id])
         if title:
             fig.suptitle(title, y=1.0 - 0.08 / fig_h, va="top", fontsize=11)
         if not still and tracks:

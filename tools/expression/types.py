@@ -34,40 +34,50 @@ def _probabilities_dict(probabilities: np.ndarray | None) -> dict[str, float] | 
 class AUEstimate:
     """One action unit for one face.
 
-    ``intensity`` is on the FACS-like 0-5 scale (0 absent, 5 maximal). For ``kind="geometric-estimate"`` it is a
-    heuristic mapping of ``delta``, the signed change of the AU's geometric measure from the reference face in
-    units of the inter-ocular distance (or a ratio for eye closure); for ``kind="model"`` ``delta`` is None.
+    ``intensity`` is on the FACS-like 0-5 scale (0 absent, 5 maximal). For ``kind="geometric-estimate"`` it maps
+    ``delta``, the signed change of the AU's geometric measure from the reference face in units of the
+    inter-ocular distance (or a ratio for eye closure), with per-AU scales set from real faces; for
+    ``kind="model"`` ``delta`` is None. ``intensity`` is None when the AU could not be measured (head turned too
+    far, eyes or mouth covered): ``not_measurable`` then says why, and no number stands in for it.
     """
 
     au: str
     name: str
-    intensity: float
+    intensity: float | None
     delta: float | None = None
     kind: AUKind = "geometric-estimate"
+    not_measurable: str | None = None
+
+    @property
+    def measurable(self) -> bool:
+        return self.intensity is not None
 
     @property
     def present(self) -> bool:
-        """Whether the AU is visibly on: intensity of at least 1 (FACS trace level A)."""
-        return self.intensity >= 1.0
+        """Whether the AU is visibly on: intensity of at least 1 (FACS trace level A); False when not measured."""
+        return self.intensity is not None and self.intensity >= 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "au": self.au,
             "name": self.name,
-            "intensity": round(float(self.intensity), 3),
+            "intensity": None if self.intensity is None else round(float(self.intensity), 3),
             "delta": _round(self.delta),
             "present": self.present,
             "kind": self.kind,
         }
+        if self.not_measurable is not None:
+            out["not_measurable"] = self.not_measurable
+        return out
 
 
 @dataclass(frozen=True)
 class ActionUnits:
     """The action units of one face in one frame, from one backend.
 
-    ``reference`` says what the geometric deltas are relative to: ``"population"`` (typical relaxed-face geometry,
-    used for single images), ``"track-neutral"`` (the same person's most neutral frames in a video) or ``"none"``
-    (a trained model needs no reference).
+    ``reference`` says what the geometric deltas are relative to: ``"population"`` (the median neutral face of
+    real calibration photos, used for single images), ``"track-neutral"`` (the same person's most neutral frames
+    in a video) or ``"none"`` (a trained model needs no reference).
     """
 
     units: tuple[AUEstimate, ...]
@@ -93,16 +103,24 @@ class ActionUnits:
         raise KeyError(f"{au} is not estimated by {self.source}; available: {', '.join(self.names)}")
 
     def intensity(self, au: str) -> float:
-        return self.get(au).intensity
+        """The intensity of ``au``; ``ValueError`` naming the reason when it could not be measured."""
+        unit = self.get(au)
+        if unit.intensity is None:
+            raise ValueError(f"{au} was not measured: {unit.not_measurable}")
+        return unit.intensity
 
-    def intensities(self) -> np.ndarray:
-        """Intensities (k,) in ``names`` order."""
-        return np.array([u.intensity for u in self.units], dtype=np.float64)
+    def intensities(self, missing: float = float("nan")) -> np.ndarray:
+        """Intensities (k,) in ``names`` order; ``missing`` (NaN by default) where an AU was not measurable."""
+        return np.array([missing if u.intensity is None else u.intensity for u in self.units], dtype=np.float64)
 
     def active(self, min_intensity: float = 1.0) -> list[str]:
-        """AU names at or above ``min_intensity``, strongest first."""
-        on = [u for u in self.units if u.intensity >= min_intensity]
-        return [u.au for u in sorted(on, key=lambda u: -u.intensity)]
+        """Measured AU names at or above ``min_intensity``, strongest first."""
+        on = [(u.au, u.intensity) for u in self.units if u.intensity is not None and u.intensity >= min_intensity]
+        return [au for au, _ in sorted(on, key=lambda item: -item[1])]
+
+    def not_measurable(self) -> dict[str, str]:
+        """``{au: reason}`` for the AUs that could not be measured on this face."""
+        return {u.au: u.not_measurable or "not measured" for u in self.units if u.intensity is None}
 
     def to_dict(self) -> dict[str, Any]:
         return {

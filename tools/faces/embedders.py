@@ -57,6 +57,34 @@ EMBEDDERS.register(
 )
 
 
+def _build_insightface_pack() -> Embedder:
+    from tools.faces.insightface_pack import InsightfacePackEmbedder
+
+    return InsightfacePackEmbedder()
+
+
+def _insightface_pack_weights() -> str:
+    from tools.faces.insightface_pack import pack_weights_description
+
+    return pack_weights_description()
+
+
+def _insightface_pack_ready() -> bool:
+    from tools.faces.insightface_pack import pack_ready
+
+    return pack_ready()
+
+
+EMBEDDERS.register(
+    "insightface-pack",
+    _build_insightface_pack,
+    description="ArcFace of a local insightface model pack (MIEN_INSIGHTFACE_PACK) through insightface's "
+    "FaceAnalysis; norm_crop on 5 points",
+    weights=_insightface_pack_weights,
+    ready=_insightface_pack_ready,
+)
+
+
 def get_embedder(name: str | None = None) -> Embedder:
     """The embedder ``name`` (default ``Settings.embedder``), built once per process."""
     return EMBEDDERS.build(name or get_settings().embedder)

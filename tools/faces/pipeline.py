@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tools.errors import MediaError
+from tools.faces.detect_ensemble import EnsembleDetector
 from tools.faces.detect_mediapipe import MediapipeDetector
 from tools.faces.detectors import get_detector, get_landmarker
 from tools.faces.pose import estimate_pose
@@ -181,6 +182,9 @@ def _detect(
     detector = get_detector(options.detector)
     if isinstance(detector, MediapipeDetector) and detector.tiles:
         faces = detector.detect_near(image_rgb, list(expected), tiles=full_scan)
+    elif isinstance(detector, EnsembleDetector):
+        # The cheap members on every frame, all of them on full scans (MIEN_DETECTOR=ensemble).
+        faces = detector.detect(image_rgb, full_scan=full_scan)
     else:
         faces = detector.detect(image_rgb)
     _add_geometry(image_rgb, faces, options)

@@ -13,7 +13,18 @@ from langchain_core.tools import BaseTool
 from tools.settings import Settings, get_settings
 
 # Capability modules, each with ``build(settings) -> BaseTool``, in the order tools are offered to a model.
-CAPABILITIES: tuple[str, ...] = ("faces", "recognition", "emotions", "speech", "deidentify")
+CAPABILITIES: tuple[str, ...] = (
+    "faces",
+    "recognition",
+    "emotions",
+    "speech",
+    "deidentify",
+    "cloak",
+    "encrypted_identity",
+    "body",
+    "spotting",
+    "attack",
+)
 
 
 def build_tools(settings: Settings | None = None, names: tuple[str, ...] = CAPABILITIES) -> list[BaseTool]:

@@ -8,6 +8,7 @@ evidence cache key) and ``examples`` (questions this tool answers, for the seman
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from tools.langchain_tools.types import Finding
+from tools.media.damage import DamageReport, collect_damage
 
 ADAPTER_VERSION = "1"
 
@@ -43,7 +45,9 @@ def finding_tool(
     """
 
     def call(**kwargs: Any) -> tuple[str, dict[str, Any]]:
-        finding = run(**kwargs)
+        with collect_damage() as damage:
+            finding = run(**kwargs)
+        finding = with_damage_notes(finding, damage)
         return finding.content(), finding.to_dict()
 
     return StructuredTool.from_function(
@@ -59,6 +63,21 @@ def finding_tool(
             "kinds": list(kinds),
         },
     )
+
+
+def with_damage_notes(finding: Finding, damage: Sequence[DamageReport]) -> Finding:
+    """``finding`` saying that it rests on the readable part of a damaged file (the model and the user read it)."""
+    worst: dict[tuple[str, str], DamageReport] = {}  # a file read twice can report its damage twice
+    for report in damage:
+        key = (str(report.path), report.stream)
+        if key not in worst or report.severity > worst[key].severity:
+            worst[key] = report
+    notes = [report.message() for report in worst.values()]
+    if not notes:
+        return finding
+    facts = {**finding.facts, "media_damage": notes}
+    summary = f"{finding.summary} (from the readable part of a damaged file: {'; '.join(notes)})"
+    return dataclasses.replace(finding, summary=summary, facts=facts)
 
 
 def tool_versions(tool: BaseTool) -> dict[str, str]:

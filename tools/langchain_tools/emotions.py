@@ -1,8 +1,9 @@
 """Emotions as a tool: each person's basic emotion over the file, with the action units behind it.
 
-Per person: the label of the mean (smoothed) probabilities, its probability, and the action units that are on
-(mean intensity over the person's frames, strongest first). The marks for SoVTP carry each face's box, landmarks
-(from the face pipeline on the key frames only) and its label and AUs at that frame.
+Per person: the label of the mean (smoothed) probabilities, its probability, the action units that are on
+(mean intensity over the person's frames, strongest first), those that could not be measured and why, and the
+emotions of the other people seen in the same frames (SoVTP's third stage). The marks for SoVTP carry each face's
+box, landmarks (from the face pipeline on the key frames only) and its label and AUs at that frame.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 from langchain_core.tools import BaseTool
 
 from tools.expression.analyze import analyze_emotions
+from tools.expression.au_rules import AU_NAMES
+from tools.expression.others import OtherPersonEmotion, others_emotions
 from tools.expression.types import EmotionAnalysis, EmotionEstimate, ExpressionTimeline
 from tools.faces import FaceOptions, analyze_image
 from tools.faces.types import Face
@@ -44,7 +47,8 @@ def mean_action_units(timeline: ExpressionTimeline) -> list[tuple[str, str, floa
     sums: dict[tuple[str, str], list[float]] = defaultdict(list)
     for estimate in timeline.estimates:
         for unit in estimate.action_units or ():
-            sums[(unit.au, unit.name)].append(unit.intensity)
+            if unit.intensity is not None:  # not measurable in this frame: no number to average
+                sums[(unit.au, unit.name)].append(unit.intensity)
     means = [(au, name, float(np.mean(values))) for (au, name), values in sums.items()]
     on = [item for item in means if item[2] >= ON_INTENSITY]
     return sorted(on, key=lambda item: -item[2])[:MAX_AUS]
@@ -56,12 +60,35 @@ def estimate_labels(estimate: EmotionEstimate) -> list[str]:
     units = estimate.action_units.active(ON_INTENSITY)[:MARK_AUS] if estimate.action_units else []
     for au in units:
         unit = estimate.action_units.get(au) if estimate.action_units else None
-        if unit is not None:
+        if unit is not None and unit.intensity is not None:
             labels.append(f"{unit.au} {unit.name} {unit.intensity:.1f}")
     return labels
 
 
-def person_facts(timeline: ExpressionTimeline, frame_width: int, video: bool) -> dict[str, Any]:
+def not_measurable_facts(timeline: ExpressionTimeline) -> list[str]:
+    """``"AU5, AU7, AU45: eyes covered (...) in 3 of 10 frames"``: the AUs the track could not measure, by reason."""
+    by_reason: dict[str, set[str]] = defaultdict(set)
+    frames: dict[str, int] = defaultdict(int)
+    for estimate in timeline.estimates:
+        if estimate.action_units is None:
+            continue
+        reasons = estimate.action_units.not_measurable()
+        for au, reason in reasons.items():
+            by_reason[reason].add(au)
+        for reason in set(reasons.values()):
+            frames[reason] += 1
+    total = len(timeline.estimates)
+    order = {rule_au: i for i, rule_au in enumerate(AU_NAMES)}
+    return [
+        f"{', '.join(sorted(aus, key=lambda au: order.get(au, 99)))}: {reason}"
+        + (f" in {frames[reason]} of {total} frames" if total > 1 else "")
+        for reason, aus in by_reason.items()
+    ]
+
+
+def person_facts(
+    timeline: ExpressionTimeline, frame_width: int, video: bool, others: list[OtherPersonEmotion] | None = None
+) -> dict[str, Any]:
     summary = timeline.to_dict(with_frames=False)
     mean = timeline.mean_probabilities()
     key = timeline.estimates[len(timeline.estimates) // 2]
@@ -72,6 +99,12 @@ def person_facts(timeline: ExpressionTimeline, frame_width: int, video: bool) ->
     if mean is not None:
         facts["probability"] = round(float(np.max(mean)), 2)
     facts["action_units"] = [f"{au} {name} {intensity:.1f}" for au, name, intensity in mean_action_units(timeline)]
+    # One string each (not a list): every list item becomes its own prompt fact, and facts are few.
+    unmeasured = not_measurable_facts(timeline)
+    if unmeasured:
+        facts["action_units_not_measurable"] = "; ".join(unmeasured)
+    if others:  # SoVTP stage 3: how the people seen in the same frames feel
+        facts["others_in_same_frames"] = "; ".join(other.describe() for other in others)
     if video:
         facts["on_screen_s"] = [summary["start_s"], summary["end_s"]]
     skipped = next((e.skipped_reason for e in timeline.estimates if e.skipped_reason), None)
@@ -118,7 +151,10 @@ def read_emotions(media: str) -> Finding:
     info = probe_media(media, settings)
     analysis = analyze_emotions(media, settings=settings)
     video = info.kind == "video"
-    people = [person_facts(t, info.width, video) for t in analysis.timelines if t.estimates]
+    others = others_emotions(analysis)
+    people = [
+        person_facts(t, info.width, video, others.get(t.track_id)) for t in analysis.timelines if t.estimates
+    ]
     labels = [p["label"] for p in people if p["label"] != "not scored"]
     if not labels:
         label = None

@@ -18,6 +18,22 @@ from tools.recognition.service import name_tracks
 from tools.settings import Settings, get_settings
 
 
+def identity_summary(people: list[dict[str, Any]], media_kind: str, where: str, with_scores: bool) -> tuple[str, str]:
+    """The label and one-sentence summary of an identification: the names found, or "unknown" / "nobody".
+
+    ``people`` are the per-track dicts (``person``, ``label``, ``score``); ``where`` ends "none matches anyone ..."."""
+    known = [p for p in people if p["label"] != "unknown"]
+    if not people:
+        return "nobody", f"no face found in the {media_kind}"
+    if not known:
+        return "unknown", f"{len(people)} face(s), none matches anyone {where}"
+    unknown = len(people) - len(known)
+    named = "; ".join(
+        f"#{p['person']} is {p['label']}" + (f" (score {p['score']})" if with_scores else "") for p in known
+    )
+    return ", ".join(str(p["label"]) for p in known), named + (f"; {unknown} unknown" if unknown else "")
+
+
 def gallery_fingerprint(settings: Settings) -> str:
     """A hash of the gallery's enrolled names and template counts: an enrollment changes every cached answer."""
     names = PlainGallery(settings.resolved_gallery_path).names()
@@ -40,17 +56,7 @@ def identify_people(media: str) -> Finding:
                 "score": round(float(identity.score), 3),
             }
         )
-    known = [p for p in people if p["label"] != "unknown"]
-    if not people:
-        label, summary = "nobody", f"no face found in the {video.media.kind}"
-    elif known:
-        label = ", ".join(str(p["label"]) for p in known)
-        unknown = len(people) - len(known)
-        summary = "; ".join(f"#{p['person']} is {p['label']}" for p in known) + (
-            f"; {unknown} unknown" if unknown else ""
-        )
-    else:
-        label, summary = "unknown", f"{len(people)} face(s), none matches anyone enrolled in the gallery"
+    label, summary = identity_summary(people, video.media.kind, "enrolled in the gallery", with_scores=False)
     facts = {
         "people": people,
         "enrolled": len(gallery.names()),

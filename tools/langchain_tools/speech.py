@@ -7,10 +7,12 @@ from typing import Any
 from langchain_core.tools import BaseTool
 
 from tools.langchain_tools.base import MediaArgs, finding_tool
-from tools.langchain_tools.faces import package_version
+from tools.langchain_tools.faces import analysed_faces, face_versions, key_face, package_version, position_word
 from tools.langchain_tools.types import Finding
+from tools.media import probe_media
 from tools.settings import Settings
 from tools.speech import Transcript, transcribe
+from tools.speech.speaker import attribute_speakers
 
 LABEL_CHARS = 200  # the label quotes the start of the transcript; the facts carry every segment
 
@@ -21,6 +23,8 @@ def speech_versions(settings: Settings) -> dict[str, str]:
         "vad": settings.speech_vad,
         "beam_size": str(settings.speech_beam_size),
         "faster_whisper": package_version("faster-whisper"),
+        "speaker": "mouth-motion-1",
+        **{f"faces_{key}": value for key, value in face_versions(settings).items()},
     }
 
 
@@ -43,8 +47,35 @@ def transcript_facts(transcript: Transcript) -> dict[str, Any]:
     return facts
 
 
+def speaker_facts(media: str, transcript: Transcript, facts: dict[str, Any]) -> None:
+    """In a video, who said each segment (mouth motion against voice activity), added to ``facts`` in place:
+    each segment gets a ``person`` (a track number or "unknown") and ``people`` lists what each person said."""
+    video = analysed_faces(media)
+    if video.media.kind != "video" or not video.tracks or not transcript.segments:
+        return
+    attribution = attribute_speakers(video.tracks, transcript)
+    for item, turn in zip(facts["segments"], attribution.turns, strict=True):
+        item["person"] = turn.person if turn.person is not None else "unknown"
+    seconds = attribution.speech_seconds()
+    people = []
+    for track in video.tracks:
+        said = [turn.text for turn in attribution.turns if turn.person == track.track_id]
+        people.append(
+            {
+                "person": track.track_id,
+                "position": position_word(key_face(track), video.media.width),
+                "speech_s": round(seconds.get(track.track_id, 0.0), 2),
+                "said": " ".join(said) if said else "(nothing)",
+            }
+        )
+    facts["people"] = people
+    facts["speaker_method"] = attribution.method
+    if None in seconds:
+        facts["unknown_speaker_s"] = round(seconds[None], 2)
+
+
 def transcribe_speech(media: str) -> Finding:
-    """The transcript of ``media``'s audio with segment times and prosody."""
+    """The transcript of ``media``'s audio with segment times and prosody (and, in a video, the speakers)."""
     transcript = transcribe(media)
     text = transcript.text
     if text:
@@ -53,14 +84,17 @@ def transcribe_speech(media: str) -> Finding:
     else:
         label = None
         summary = transcript.note or "no speech recognised"
-    return Finding("transcribe_speech", media, label, summary, transcript_facts(transcript))
+    facts = transcript_facts(transcript)
+    if probe_media(media).kind == "video":
+        speaker_facts(media, transcript, facts)
+    return Finding("transcribe_speech", media, label, summary, facts)
 
 
 def build(settings: Settings) -> BaseTool:
     return finding_tool(
         name="transcribe_speech",
         description="Transcribe the speech in an audio or video file: what is said, when, and how it is spoken "
-        "(pitch, loudness, speaking rate).",
+        "(pitch, loudness, speaking rate), and in a video who says it.",
         run=transcribe_speech,
         args_schema=MediaArgs,
         versions=speech_versions(settings),
@@ -73,6 +107,7 @@ def build(settings: Settings) -> BaseTool:
             "What words are spoken?",
             "How does his voice sound?",
             "What is the dialogue?",
+            "Who is speaking?",
         ],
         kinds=("audio",),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import av
@@ -52,8 +53,48 @@ def probe_media(path: str | Path, settings: Settings | None = None) -> MediaInfo
             if width <= 0 or height <= 0:
                 raise MediaError(f"{file}: the video stream has no frame size; the file is probably corrupt")
             fps = float(video.average_rate) if video.average_rate else 0.0
-            return MediaInfo(file, "video", width, height, duration_s, fps, True, audio is not None, size_bytes)
+            pictures = len(video.index_entries or ())
+            if fps > 240 and pictures and duration_s > 0:
+                # A variable-rate AVI says 1000 fps (its millisecond time base, empty slots between pictures);
+                # its index lists the pictures it holds, and their mean rate is what a sampler needs.
+                fps = pictures / duration_s
+            rotation = display_rotation(file, size_bytes, file.stat().st_mtime_ns)
+            if rotation % 180:
+                width, height = height, width
+            return MediaInfo(
+                file, "video", width, height, duration_s, fps, True, audio is not None, size_bytes, rotation
+            )
         return MediaInfo(file, "audio", 0, 0, duration_s, 0.0, False, True, size_bytes)
+
+
+@functools.lru_cache(maxsize=256)
+def display_rotation(file: Path, size_bytes: int, mtime_ns: int) -> int:
+    """The display rotation of the first video frame in degrees counter-clockwise, a multiple of 90 (0 if none).
+
+    FFmpeg attaches the stream's display matrix to decoded frames, so one frame is decoded; the answer is cached
+    per file version (size and mtime are part of the key) because every tool probes the file it is given.
+    """
+    del size_bytes, mtime_ns  # cache key only
+    try:
+        with av.open(str(file), mode="r", metadata_errors="ignore") as container:
+            stream = container.streams.video[0]
+            for count, packet in enumerate(container.demux(stream)):
+                if count > 64:
+                    break
+                try:
+                    for frame in packet.decode():
+                        return quarter_turns(frame.rotation) * 90
+                except av.error.FFmpegError:
+                    continue
+    except (av.error.FFmpegError, OSError, IndexError):
+        return 0
+    return 0
+
+
+def quarter_turns(rotation: float | None) -> int:
+    """A display rotation (degrees counter-clockwise) as quarter turns in -1..2 (so -90 stays -90, 270 too)."""
+    turns = round(float(rotation or 0) / 90.0) % 4
+    return -1 if turns == 3 else turns
 
 
 def _duration_s(container: av.container.InputContainer, stream: av.stream.Stream) -> float:

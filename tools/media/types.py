@@ -13,7 +13,11 @@ MediaKind = Literal["image", "video", "audio"]
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What a media file holds. ``duration_s`` is 0 for images; ``width``/``height`` are 0 for audio."""
+    """What a media file holds. ``duration_s`` is 0 for images; ``width``/``height`` are 0 for audio.
+
+    ``width``/``height`` are as displayed: for a video with a display rotation (``rotation``, counter-clockwise
+    degrees, e.g. -90 from a phone held upright) they are those of the upright frames ``iter_frames`` yields.
+    """
 
     path: Path
     kind: MediaKind
@@ -24,6 +28,7 @@ class MediaInfo:
     has_video: bool
     has_audio: bool
     size_bytes: int
+    rotation: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

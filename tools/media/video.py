@@ -5,20 +5,17 @@ Frames are decoded one at a time and yielded, never collected, so memory stays f
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-import av
 import numpy as np
 
 from tools.errors import MediaError
 from tools.media.image import load_image
-from tools.media.probe import open_container, probe_media
+from tools.media.packets import decode_stream
+from tools.media.probe import open_container, probe_media, quarter_turns
 from tools.media.types import Frame
 from tools.settings import Settings, get_settings
-
-log = logging.getLogger(__name__)
 
 
 def iter_frames(
@@ -32,8 +29,9 @@ def iter_frames(
 ) -> Iterator[Frame]:
     """Yield RGB frames of ``path`` sampled at ``fps`` (every frame when None) between ``start_s`` and ``end_s``.
 
-    An image yields one frame at time 0. A video that breaks off midway yields what decoded and logs a warning;
-    one that yields nothing at all raises ``MediaError``. ``max_side_px`` downscales large frames on decode.
+    An image yields one frame at time 0. Damaged packets are skipped and a video that breaks off midway yields what
+    decoded, each said in one warning line (``tools.media.damage``); a video that yields nothing at all raises
+    ``MediaError``. Frames come upright (the display rotation applied). ``max_side_px`` downscales on decode.
     """
     settings = settings or get_settings()
     info = probe_media(path, settings)
@@ -42,11 +40,16 @@ def iter_frames(
         return
     if not info.has_video:
         raise MediaError(f"{info.path}: an audio-only file has no frames to analyse")
-    yield from _decode(info.path, fps, start_s, end_s, max_side_px)
+    yield from _decode(info.path, fps, start_s, end_s, max_side_px, info.duration_s)
 
 
 def _decode(
-    path: Path, fps: float | None, start_s: float, end_s: float | None, max_side_px: int | None
+    path: Path,
+    fps: float | None,
+    start_s: float,
+    end_s: float | None,
+    max_side_px: int | None,
+    expected_s: float = 0.0,
 ) -> Iterator[Frame]:
     period = 1.0 / fps if fps else 0.0
     next_time = start_s
@@ -56,26 +59,32 @@ def _decode(
         stream.thread_type = "AUTO"
         if start_s > 0:
             container.seek(int(start_s / stream.time_base), stream=stream, backward=True, any_frame=False)
+        frames = decode_stream(container, stream, path, expected_s)
         try:
-            for frame in container.decode(stream):
+            for frame in frames:
                 time_s = float(frame.time) if frame.time is not None else sample_index * (period or 1 / 25)
                 if end_s is not None and time_s > end_s:
                     break
                 if time_s + 1e-6 < next_time:
                     continue
-                image = frame.to_ndarray(format="rgb24")
+                image = upright(frame.to_ndarray(format="rgb24"), frame.rotation)
                 yield Frame(sample_index, time_s, _fit(image, max_side_px))
                 sample_index += 1
                 next_time = (next_time + period) if period else time_s
                 if period and next_time <= time_s:
                     # Catch up after a gap in the timestamps instead of emitting a burst of frames.
                     next_time = time_s + period
-        except av.error.FFmpegError as error:
-            if sample_index == 0:
-                raise MediaError(f"{path}: the video is corrupt or truncated; no frame decoded ({error})") from error
-            log.warning("%s: decoding stopped early after %d frames (%s)", path, sample_index, error)
+        finally:
+            frames.close()  # reports the damage seen, also when the caller stopped early
     if sample_index == 0:
         raise MediaError(f"{path}: no video frame could be decoded (corrupt or truncated video)")
+
+
+def upright(image: np.ndarray, rotation: int | float) -> np.ndarray:
+    """The frame as it is meant to be seen: ``rotation`` is the display matrix's counter-clockwise angle (a
+    phone held upright records landscape frames tagged -90), applied in steps of 90 degrees."""
+    turns = quarter_turns(rotation)
+    return np.ascontiguousarray(np.rot90(image, k=turns)) if turns else image
 
 
 def _fit(image: np.ndarray, max_side_px: int | None) -> np.ndarray:

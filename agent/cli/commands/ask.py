@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from agent.cli.answer_view import TurnView
 from agent.cli.output import console, emit_json, err_console
+from agent.failures import raise_for_answer
+from agent.service.client import AskSession
+from agent.service.lifecycle import service_session
 from agent.session import PRIVACY_MODES, AgentSession, new_thread_id
 from agent.state import PrivacyMode
-from tools.errors import ConfigError, ServiceError
+from tools.errors import ConfigError
 from tools.media import probe_media
 from tools.settings import Settings, get_settings
 
@@ -53,15 +57,20 @@ def ask(
             err_console.print(
                 f"[dim]thread {thread_id}; continue with: mien chat {media} --thread {thread_id}[/]", soft_wrap=True
             )
-    if answer.error:
-        raise ServiceError(answer.error)
+    raise_for_answer(answer)  # a failed tool: exit 9 naming it; a failed model: exit 8
 
 
-def open_session(stack: contextlib.ExitStack, settings: Settings, model: str | None, quiet: bool) -> AgentSession:
-    """Open the agent session on ``stack`` (the embedded server, if started, stops when the stack closes)."""
-    if quiet:
-        return stack.enter_context(AgentSession.open(settings, model))
-    with err_console.status("starting the chat model and tools…", spinner="dots"):
+def open_session(stack: contextlib.ExitStack, settings: Settings, model: str | None, quiet: bool) -> AskSession:
+    """Open the agent session on ``stack``: in the resident service when it can answer (``MIEN_SERVICE``, started
+    on first use), else in this process (the embedded server, if started, stops when the stack closes)."""
+    spinner: contextlib.AbstractContextManager[Any] = (
+        contextlib.nullcontext() if quiet else err_console.status("starting the chat model and tools…", spinner="dots")
+    )
+    with spinner:
+        remote = service_session(settings, model)
+        if remote is not None:
+            stack.callback(remote.client.close)
+            return remote
         return stack.enter_context(AgentSession.open(settings, model))
 
 

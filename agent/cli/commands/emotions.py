@@ -16,6 +16,7 @@ from tools.expression.compound_media import TrackCompound, compound_expressions
 from tools.expression.labels import BASIC_EMOTIONS
 from tools.expression.timeline import plot_timeline
 from tools.expression.types import EmotionAnalysis
+from tools.speech.speaker import SpeakerAttribution, attribute_speakers
 from tools.speech.types import Transcript
 
 
@@ -31,6 +32,17 @@ def _speech(path: Path) -> tuple[Transcript | None, str | None]:
     except MienError as error:
         return None, str(error)
     return transcript, transcript.note
+
+
+def _speakers(path: Path, transcript: Transcript, fps: float | None) -> SpeakerAttribution:
+    """Who said each segment (mouth motion against voice activity), so each person's voice and words are theirs.
+
+    The face tracks are found the way ``analyze_emotions`` finds them (same sampling, no embeddings), so the track
+    numbers agree."""
+    from tools.faces import FaceOptions, analyze_video
+
+    tracks = analyze_video(path, FaceOptions(embeddings=False, pose=False), fps).tracks
+    return attribute_speakers(tracks, transcript)
 
 
 def _scene_text(path: Path) -> str | None:
@@ -127,7 +139,8 @@ def emotions(
     if (transcript or compound) and result.kind == "video":
         speech, note = _speech(path)
     scene_text = _scene_text(path) if compound and scene else None
-    compounds = compound_expressions(result, speech, scene_text) if compound else []
+    speakers = _speakers(path, speech, fps) if compound and speech is not None and speech.segments else None
+    compounds = compound_expressions(result, speech, scene_text, speakers) if compound else []
     if plot is not None:
         markers = [(s.start_s, s.text) for s in speech.segments] if speech is not None and transcript else []
         written = plot_timeline(result, plot, transcript=markers)

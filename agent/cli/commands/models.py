@@ -19,6 +19,7 @@ BACKEND_MODULES = (
     "tools.expression.modalities.clip",
     "tools.text_embedding",
     "tools.speech.backends",
+    "tools.attack.detector",
 )
 
 

@@ -21,8 +21,8 @@ def serve_llm(
     model: Path | None = typer.Option(
         None,
         "--model",
-        help="Transformers model folder or .gguf file (default: MIEN_LLM_MODEL_PATH, else the "
-        "packaged SmolLM2-135M-Instruct).",
+        help="Transformers model folder or .gguf file (default: MIEN_LLM_MODEL_PATH, else the packaged model "
+        "MIEN_LLM_EMBEDDED names: Qwen2.5-Coder-0.5B-Instruct on llama.cpp).",
     ),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8001, help="Port to listen on."),
@@ -43,7 +43,11 @@ def serve_llm(
 
 @serve_app.command("vllm")
 def serve_vllm(
-    model: Path = typer.Option(..., "--model", help="Local Hugging Face folder of a vision model (Qwen2.5-VL)."),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        help="Local Hugging Face folder of a vision model (Qwen2.5-VL); with --cpu, default: the packaged SmolLM2.",
+    ),
     name: str | None = typer.Option(None, "--name", help="Served model name (default: the folder's name)."),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
@@ -57,21 +61,40 @@ def serve_vllm(
     max_pixels: int = typer.Option(768 * 28 * 28, help="Most pixels per image or frame after resizing."),
     fps: float = typer.Option(2.0, help="Frames per second the server samples from videos."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the vLLM command instead of running it."),
+    cpu: bool = typer.Option(
+        False, "--cpu", help="vLLM's CPU build (scripts/setup_vllm_cpu.sh): a text model, no GPU or image flags."
+    ),
+    python: Path | None = typer.Option(
+        None, "--python", help="Interpreter whose venv has vLLM (default with --cpu: the vllm-cpu venv's)."
+    ),
 ) -> None:
-    """Serve a vision-language model with vLLM (GPU), with Hermes tool calling and multimodal limits."""
+    """Serve a model with vLLM (GPU; or its CPU build with --cpu), with Hermes tool calling (and multimodal limits
+    for a vision model)."""
     from pydantic import ValidationError
 
     from servers.vllm.command import build_command, format_command
     from servers.vllm.config import PixelBudget, VllmServeConfig
-    from servers.vllm.launcher import run_foreground
+    from servers.vllm.launcher import cpu_venv_python, run_foreground
 
+    if model is None and not cpu:
+        raise ConfigError("--model is required (a local Hugging Face model folder), except with --cpu")
+    if model is None:
+        from servers.vllm.cpu_model import packaged_model_folder
+        from tools.settings import get_settings
+
+        model = packaged_model_folder(get_settings())
+        name = name or "SmolLM2-135M-Instruct"
+    if cpu:
+        python = python or cpu_venv_python()
+        dtype = "float32" if dtype == "auto" else dtype
+        max_model_len = min(max_model_len, 8192)
     try:
         config = VllmServeConfig(
             model_path=model, served_model_name=name, host=host, port=port, dtype=dtype,  # type: ignore[arg-type]
             max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
             tensor_parallel_size=tensor_parallel_size, max_images_per_prompt=max_images,
             max_videos_per_prompt=max_videos, pixels=PixelBudget(min_pixels=min_pixels, max_pixels=max_pixels),
-            video_fps=fps,
+            video_fps=fps, device="cpu" if cpu else "gpu", multimodal=not cpu, python=python,
         )  # fmt: skip
     except ValidationError as error:
         problems = "; ".join(

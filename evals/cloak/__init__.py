@@ -1,0 +1,1 @@
+"""Evaluation of identity cloaking against recognizers (``python -m evals.bench.cloak``)."""

@@ -1,0 +1,1 @@
+"""Evaluation metrics, each a plain function over typed inputs, tested on hand-made cases."""

@@ -1,0 +1,1 @@
+"""Tests of expression spotting (tools.spotting, evals.metrics.spotting)."""
