@@ -4,7 +4,6 @@ else), keeping the photo looking the same: the plain Python API behind ``mien cl
 from __future__ import annotations
 
 import copy
-import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,7 +26,6 @@ from tools.settings import get_settings
 if TYPE_CHECKING:
     from tools.cloak.diffaim import DiffaimSettings
 
-log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 _GEOMETRY = FaceOptions(mesh=True, pose=False, embeddings=False)
 CROP_FACTOR = 2.6

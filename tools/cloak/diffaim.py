@@ -19,7 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from tools.cloak.pixel import PixelAttack, PixelOutcome, _objective
+from tools.cloak.pixel import PixelAttack, PixelOutcome, identity_loss
 from tools.cloak.types import CloakOptions
 from tools.errors import ConfigError, ModelUnavailableError
 from tools.faces.types import Face
@@ -156,7 +156,7 @@ def run_diffaim(
                 noise = pipe.unet(latent, step, encoder_hidden_states=condition).sample
                 decoded = pipe.vae.decode(_predicted_original(scheduler, latent, noise, step) / scale).sample
                 image = paste(decoded)
-                loss = _objective(attack, image, options.preset.margin)
+                loss = identity_loss(attack, image, options.preset.margin)
                 loss = loss + settings.structure_weight * F.mse_loss(image, attack.original)
                 (gradient,) = torch.autograd.grad(loss, latent)
                 with torch.no_grad():

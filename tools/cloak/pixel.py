@@ -58,7 +58,7 @@ SSIM_WEIGHT = 100.0
 """Loss per face per unit of SSIM below the preset's floor: large, so the floor holds while identity moves."""
 
 
-def _objective(attack: PixelAttack, image: torch.Tensor, margin: float) -> torch.Tensor:
+def identity_loss(attack: PixelAttack, image: torch.Tensor, margin: float) -> torch.Tensor:
     """The loss to minimise: summed over surrogates and faces, distances in units of each surrogate's threshold."""
     total = image.new_zeros(())
     for index, surrogate in enumerate(attack.surrogates):
@@ -125,7 +125,7 @@ def run_pixel_attack(
     for step in range(total_steps):
         steps_run = step + 1
         composed = compose(delta)
-        loss = _objective(attack, diversify(composed, rng), preset.margin)
+        loss = identity_loss(attack, diversify(composed, rng), preset.margin)
         shortfall = torch.relu(preset.min_ssim - ssim(composed, attack.original))
         loss = loss + SSIM_WEIGHT * faces * shortfall
         (gradient,) = torch.autograd.grad(loss, delta)
