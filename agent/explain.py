@@ -26,6 +26,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agent.facts import Fact, facts_text
 from agent.grounding import Evidence, check_text, labels_agree
+from agent.untrusted import MEDIA_TEXT_RULE, fence_facts
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ SYSTEM_GROUNDED = (
     "facts (F1, F2, ...) and a question. Reply in JSON: the label (the answer in a few words), the ids of the "
     "one to four facts that support it, and a one-sentence summary that answers the question. "
     "Use only the facts: do not add numbers, names, times, emotions or quotes that are not in them. "
-    "Call people 'person 1', 'person 2'."
+    "Call people 'person 1', 'person 2'. " + MEDIA_TEXT_RULE
 )
 EXAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     (
@@ -181,11 +182,13 @@ def explain(
     history: Sequence[BaseMessage] = (),
     guard: Callable[[list[BaseMessage]], list[BaseMessage]] = list,
     retries: int = 1,
+    images: Sequence[dict[str, Any]] = (),
 ) -> Explanation:
     """Ask for the structured answer, check it, retry once with the problems named, else use the template.
 
     Errors of the endpoint propagate (the caller reports them); a reply that is not the JSON asked for counts as
-    a failed check."""
+    a failed check. ``images`` (OpenAI ``image_url`` parts: the SoVTP key frames, for a vision endpoint) go with
+    the question, so a vision model sees the numbered faces its facts are about."""
     messages: list[BaseMessage] = [
         SystemMessage(SYSTEM_GROUNDED),
         *(
@@ -194,7 +197,7 @@ def explain(
             for message in (HumanMessage(user), AIMessage(json.dumps(reply, ensure_ascii=False)))
         ),
         *history,
-        HumanMessage(_USER.format(facts=facts_text(list(facts)), question=question)),
+        _question_message(_USER.format(facts=facts_text(fence_facts(facts)), question=question), images),
     ]
     constrained = chat.bind(response_format=response_format(facts)).with_config(tags=[STRUCTURED_TAG])
     bound: Any = constrained
@@ -231,6 +234,13 @@ def explain(
         messages = [*messages, AIMessage(content=text), HumanMessage(_RETRY.format(problems="; ".join(problems)))]
     label = parsed.label if parsed is not None else None
     return Explanation(template(tool_label, facts), "template", label, problems, raw, first_token_s)
+
+
+def _question_message(text: str, images: Sequence[dict[str, Any]]) -> HumanMessage:
+    if not images:
+        return HumanMessage(text)
+    note = f"\n\nThe {len(images)} image(s) are key frames of the media with each person's number drawn on them."
+    return HumanMessage(content=[{"type": "text", "text": text + note}, *images])
 
 
 def _problems(parsed: StructuredAnswer | None, evidence: Evidence, tool_label: str | None) -> list[str]:

@@ -38,8 +38,10 @@ from agent.privacy import PrivacyGuard, names_on_screen
 from agent.reasoning import ReasoningPrompt, reasoning_prompt
 from agent.router import Focus, SemanticRouter, parse_focus
 from agent.state import AgentState, PromptStyle, ToolRun
+from agent.untrusted import fence_tool_content, with_rule
+from tools.access import AccessPolicy, policy_scope
 from tools.errors import MienError
-from tools.langchain_tools.base import tool_versions
+from tools.langchain_tools.base import tool_versions, tool_write_args
 from tools.langchain_tools.types import Finding
 from tools.media import probe_media
 from tools.settings import Settings
@@ -48,12 +50,12 @@ log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 2  # earlier question/answer pairs the answer prompt repeats, for follow-ups
 
-SYSTEM_TOOLS = (
+SYSTEM_TOOLS = with_rule(
     "You are Mien, an assistant that answers questions about faces, people and emotions in media files by "
     "calling perception tools. Media in play: {media}. Call the tools you need with `media` set to one of these "
     "paths; when you have the evidence, stop calling tools."
 )
-SYSTEM_ANSWER = (
+SYSTEM_ANSWER = with_rule(
     "You are Mien. You explain what perception tools measured in images, videos and audio. Be brief and factual, "
     "refer to people by their numbers, and never invent measurements."
 )
@@ -171,6 +173,7 @@ def build_graph(parts: AgentParts, checkpointer: BaseCheckpointSaver[Any] | None
                     history=_history(state["messages"]),
                     guard=guard.messages,
                     retries=parts.settings.agent_grounding_retries,
+                    images=_image_parts(prompt.message),
                 )
             except Exception as failure:
                 if not endpoint_failure(failure):
@@ -289,9 +292,17 @@ def _run_call(
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         return failed(f"invalid arguments for {name}: {problems}")
+    # The model chose these arguments, perhaps told to by words in the media: only files in play are read, only
+    # the output folders written (tools.access), checked here and again by every reader and writer during the run.
+    policy = AccessPolicy.for_media(media, parts.settings)
+    try:
+        policy.check_tool_args(name, args, tool_write_args(tool))
+    except MienError as error:
+        return failed(str(error))
 
     def compute() -> tuple[str, dict[str, Any]]:
-        message = tool.invoke({"name": name, "args": args, "id": call_id, "type": "tool_call"})
+        with policy_scope(policy):
+            message = tool.invoke({"name": name, "args": args, "id": call_id, "type": "tool_call"})
         return str(message.content), dict(message.artifact or {})
 
     def files_exist(record: EvidenceRecord) -> bool:
@@ -309,7 +320,9 @@ def _run_call(
         tool=name, args=args, cached=cached, seconds=time.perf_counter() - started, error=None, evidence_key=record.key
     )
     _emit(run)
-    return ToolMessage(content=record.content, tool_call_id=call_id, name=name, artifact=record.artifact), run
+    # The model reads the result with the media's words fenced as untrusted content (agent.untrusted).
+    content = fence_tool_content(record.content, record.artifact)
+    return ToolMessage(content=content, tool_call_id=call_id, name=name, artifact=record.artifact), run
 
 
 def _emit(run: ToolRun) -> None:
@@ -326,6 +339,13 @@ def _media_in_play(requested: str, media: Sequence[str]) -> str | None:
         if requested in (path, Path(path).name) or (requested and Path(requested).resolve() == Path(path).resolve()):
             return path
     return None
+
+
+def _image_parts(message: BaseMessage) -> list[dict[str, Any]]:
+    """The key frames a reasoning prompt carries (none for a text-only endpoint), as OpenAI content parts."""
+    if not isinstance(message.content, list):
+        return []
+    return [part for part in message.content if isinstance(part, dict) and part.get("type") == "image_url"]
 
 
 def _question(messages: Sequence[AnyMessage]) -> str:

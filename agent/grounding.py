@@ -83,6 +83,9 @@ class Evidence:
                 if isinstance(segment, dict):
                     evidence.times += [float(segment.get("from_s", 0.0)), float(segment.get("to_s", 0.0))]
                     spoken.append(str(segment.get("text", "")))
+            for interval in finding.facts.get("intervals", []):  # spotting names its people per interval
+                if isinstance(interval, dict) and isinstance(interval.get("person"), int):
+                    evidence.people.add(int(interval["person"]))
             for key in ("on_screen_s", "times_s"):
                 for person in finding.facts.get("people", []):
                     if isinstance(person, dict) and isinstance(person.get(key), list):

@@ -19,6 +19,7 @@ from langchain_core.messages import HumanMessage
 from agent.privacy import PrivacyGuard, image_data_url
 from agent.router import Focus
 from agent.state import PromptStyle
+from agent.untrusted import fence_finding
 from prompts.deemo import DEEMO_VERSION, DeidentifiedCues, deemo_text
 from prompts.sovtp import SOVTP_VERSION, draw_sovtp_frame, sovtp_text
 from tools.deidentify import anonymize_faces, hide_faces
@@ -74,6 +75,7 @@ def reasoning_prompt(
     frames = _key_frames(findings, focus, key_frames, frames_dir, deidentify_frames, faces_allowed) if vision else {}
     images = [path for paths in frames.values() for path in paths]
     kind = _media_kind(findings)
+    findings = [fence_finding(finding) for finding in findings]  # the media's words, fenced (agent.untrusted)
     if style == "sovtp":
         text, version = (
             sovtp_text(question, "\n".join(evidence_lines(findings)), kind, len(images), max_words),
@@ -147,6 +149,14 @@ def _key_frames(
         path = frames_dir / f"{Path(source.media).stem}_{source.tool}_{time_s:07.2f}s_{tag}.jpg"
         saved.append(str(save_image(path, drawn)))
     return {f"{source.media}|{source.tool}": saved}
+
+
+def draw_key_frames(
+    findings: list[Finding], focus: Focus, count: int, frames_dir: Path, deidentify: bool = False
+) -> dict[str, list[str]]:
+    """The SoVTP key frames (numbered boxes, landmarks, AU labels) the answer would send a vision model, drawn and
+    saved for a front-end to show even when the model is text-only (the web page); paths per ``media|tool``."""
+    return _key_frames(findings, focus, count, frames_dir, deidentify, True)
 
 
 def _frame_at(media: str, time_s: float) -> np.ndarray:

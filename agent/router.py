@@ -57,6 +57,7 @@ COMPOSITE_INTENTS: tuple[Intent, ...] = (
             "Why do you think he feels that way? Use his face, body language and words.",
             "What in his face, posture and speech shows how he feels?",
             "Why does she feel that way, and what shows it?",
+            "How does the person feel, and why?",
         ),
         ("read_emotions", "read_body_language", "transcribe_speech"),
         "sovtp",

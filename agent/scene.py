@@ -11,6 +11,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent.model import ChatEndpoint
 from agent.privacy import image_data_url
+from agent.untrusted import with_rule
 from tools.settings import Settings
 
 SCENE_PROMPT = (
@@ -24,7 +25,7 @@ def describe_scene(endpoint: ChatEndpoint, image_rgb: np.ndarray, settings: Sett
     if not endpoint.vision:
         return None
     messages = [
-        SystemMessage(content="You describe images briefly and factually."),
+        SystemMessage(content=with_rule("You describe images briefly and factually.")),
         HumanMessage(
             content=[
                 {"type": "text", "text": SCENE_PROMPT},

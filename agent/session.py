@@ -25,6 +25,7 @@ from agent.graph import AgentParts, build_graph, turn_input
 from agent.model import ChatEndpoint, open_endpoint
 from agent.router import SemanticRouter
 from agent.state import PrivacyMode
+from agent.thread_lock import thread_turn
 from tools.errors import ConfigError
 from tools.langchain_tools import build_tools
 from tools.media import probe_media
@@ -137,23 +138,24 @@ class AgentSession:
             raise ConfigError("the question is empty")
         paths = [str(probe_media(path, self.settings).path) for path in media]
         config = {"configurable": {"thread_id": thread_id}}
-        for mode_name, chunk in self.graph.stream(
-            turn_input(question, paths, mode), config, stream_mode=["messages", "custom"]
-        ):
-            if mode_name == "messages":
-                message, metadata = chunk
-                structured = STRUCTURED_TAG in (metadata.get("tags") or [])  # JSON to be rendered, not prose
-                node = metadata.get("langgraph_node")
-                if on_token and node == "answer" and not structured and isinstance(message, AIMessageChunk):
-                    text = message.content if isinstance(message.content, str) else ""
-                    if text:
-                        on_token(text)
-            elif mode_name == "custom" and isinstance(chunk, dict) and chunk.get("event") == "answer_text":
-                if on_token and chunk.get("text"):
-                    on_token(str(chunk["text"]))  # a grounded answer's prose, rendered and checked
-            elif mode_name == "custom" and on_tool is not None:
-                on_tool(chunk)
-        values = self.graph.get_state(config).values
+        with thread_turn(self.settings.home, thread_id):  # one turn at a time per thread, across processes
+            for mode_name, chunk in self.graph.stream(
+                turn_input(question, paths, mode), config, stream_mode=["messages", "custom"]
+            ):
+                if mode_name == "messages":
+                    message, metadata = chunk
+                    structured = STRUCTURED_TAG in (metadata.get("tags") or [])  # JSON to be rendered, not prose
+                    node = metadata.get("langgraph_node")
+                    if on_token and node == "answer" and not structured and isinstance(message, AIMessageChunk):
+                        text = message.content if isinstance(message.content, str) else ""
+                        if text:
+                            on_token(text)
+                elif mode_name == "custom" and isinstance(chunk, dict) and chunk.get("event") == "answer_text":
+                    if on_token and chunk.get("text"):
+                        on_token(str(chunk["text"]))  # a grounded answer's prose, rendered and checked
+                elif mode_name == "custom" and on_tool is not None:
+                    on_tool(chunk)
+            values = self.graph.get_state(config).values
         return Answer.from_dict(values["answer"])
 
     def history(self, thread_id: str) -> list[tuple[str, str]]:
@@ -175,7 +177,10 @@ def open_threads(settings: Settings) -> Iterator[SqliteSaver]:
     """LangGraph's SQLite checkpointer on ``<home>/threads.sqlite``."""
     path = threads_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(str(path), check_same_thread=False)
+    # WAL and a busy timeout: two processes on one home (two `mien chat`) read while the other writes, and wait
+    # for each other's writes instead of failing with "database is locked".
+    connection = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0)
+    connection.execute("PRAGMA journal_mode = WAL")
     try:
         yield SqliteSaver(connection)
     finally:

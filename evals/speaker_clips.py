@@ -24,8 +24,8 @@ import numpy as np
 
 from evals.body_clips import hand_cutout, paste_hand
 from evals.clips import background, group_person
+from evals.mesh_warps import warp_face
 from evals.samples import astronaut
-from tests.expression.warps import warp_face
 from tools.expression.action_units import face_frame
 from tools.media import SPEECH_SAMPLE_RATE, write_video
 

@@ -22,6 +22,15 @@ if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq espeak-ng sox >/dev/null
 fi
 
+# Debian's chromium runs the web page's browser tests (tests/web, through Playwright): a 113 MB download, 475 MB
+# on disk with its libraries (measured on bookworm). Playwright's own browser download is never used.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  log "installing chromium (the browser tests' headless browser)"
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
 if [ ! -x "$venv/bin/python" ]; then
   log "creating virtualenv $venv with $python"
   "$python" -m venv "$venv"

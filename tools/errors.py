@@ -35,6 +35,10 @@ class NoFaceError(MienError):
     exit_code = 4
 
 
+class FacePoseError(NoFaceError):
+    """The face is turned too far for the operation (a profile's hidden half cannot be re-rendered)."""
+
+
 class ModelUnavailableError(MienError):
     """A model's weights or runtime are not installed or not found at the configured path."""
 
@@ -67,3 +71,24 @@ class ToolFailedError(MienError):
     """A tool the answer needed failed (the answer was given without its evidence); the message names the tool."""
 
     exit_code = 9
+
+
+class AccessDeniedError(MienError):
+    """A path names a place a server may not read or write (outside its data folder), or one an agent's tool call
+    may not touch (not a file in play, not an output folder: ``tools.access``)."""
+
+    exit_code = 10
+
+
+class NotFoundError(MienError):
+    """A reference (an uploaded file, a thread) names nothing that exists."""
+
+    exit_code = 11
+
+
+class UnsupportedMediaTypeError(MediaError):
+    """The bytes are not an image, video or audio format Mien reads (checked from the content, not the name)."""
+
+
+class AuthError(ServiceError):
+    """A Mien server refused the request's API key: missing or unknown (HTTP 401), or without the scope (403)."""

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     min_image_side_px: int = Field(default=16, description="Smallest image side that can contain a face.")
     max_video_seconds: float = Field(default=4 * 3600.0, description="Longest video or audio accepted.")
     max_frame_pixels: int = Field(default=8192 * 8192, description="Largest video frame accepted.")
+    max_video_frames: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Most frames a video may announce (frame count, or duration x rate): refused before decoding.",
+    )
 
     # Faces
     detector: str = Field(
@@ -122,6 +127,21 @@ class Settings(BaseSettings):
         default="ViT-B-32", description="Built-in open_clip architecture of clip_checkpoint when it is a file."
     )
 
+    # --- Personalized portraits, ID-EA (tools/personalize) ---
+    sd_model: Path | None = Field(
+        default=None,
+        description="Stable Diffusion folder in diffusers layout (model_index.json, unet/, vae/, text_encoder/, "
+        "tokenizer/, scheduler/) for `mien personalize`; never downloaded. Unset: personalization is unavailable.",
+    )
+    personalize_dir: Path | None = Field(
+        default=None, description="Where learned personalizations (<name>.safetensors) go; default <home>/personalize."
+    )
+    personalize_clip_dir: Path | None = Field(
+        default=None,
+        description="transformers CLIPModel folder (config.json, weights, tokenizer) for the prompt-fidelity score of "
+        "generated portraits; unset: no prompt fidelity is measured.",
+    )
+
     # --- Speech (tools/speech) and voice anonymization (tools/deidentify/voice.py) ---
     transcriber: str = Field(
         default="whisper-tiny-en",
@@ -203,6 +223,11 @@ class Settings(BaseSettings):
     agent_answer_max_tokens: int = Field(default=160, ge=1, description="Most tokens the model writes per answer.")
     agent_max_tool_rounds: int = Field(default=3, ge=1, description="Most tool-calling rounds per question.")
     agent_key_frames: int = Field(default=2, ge=0, description="Most annotated key frames sent per answer.")
+    agent_output_dir: Path | None = Field(
+        default=None,
+        description="A folder the agent's tools may write into besides <home>/cloaked, deidentified, frames, "
+        "augmented and portraits (tools.access: the outputs a call names go nowhere else).",
+    )
     router_min_score: float = Field(
         default=0.35, ge=-1.0, le=1.0, description="Least cosine similarity for the semantic router to pick a tool."
     )
@@ -265,6 +290,30 @@ class Settings(BaseSettings):
     )
     gallery_server_port: int = Field(default=8765, ge=1, le=65535, description="Port of `mien serve gallery`.")
 
+    # --- Web page (servers/web): uploads go to the data folder (data_dir), limit server_max_upload_bytes ---
+    web_port: int = Field(default=8790, ge=1, le=65535, description="Port of `mien serve web`.")
+
+    # --- Server hardening (servers/security): API keys, limits; see docs/security.md ---
+    api_keys_path: Path | None = Field(
+        default=None, description="API key file (salted hashes, `mien keys`); default <home>/api-keys.json."
+    )
+    server_auth: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: servers require API keys when the key file holds any; on: always (refuse to start "
+        "without keys); off: never (loopback only).",
+    )
+    api_key: str | None = Field(default=None, description="API key Mien's clients send to a Mien server (gallery).")
+    tls_ca_file: Path | None = Field(
+        default=None, description="CA or self-signed certificate (PEM) clients trust for https:// Mien servers."
+    )
+    server_max_inflight: int = Field(
+        default=32, ge=1, description="Requests a server serves at once; more get 503 with Retry-After."
+    )
+    gallery_max_body_mb: float = Field(
+        default=256.0, gt=0.0, description="Largest gallery request (enrollments carry ciphertexts: ~0.35 MB each)."
+    )
+    llm_max_body_mb: float = Field(default=32.0, gt=0.0, description="Largest chat request (images as data URLs).")
+
     # --- Face attack detection and liveness (tools/attack) ---
     attack_weights: Path | None = Field(
         default=None,
@@ -306,9 +355,29 @@ class Settings(BaseSettings):
         default=240.0, gt=0.0, description="How long a client waits for a starting service to load its models."
     )
 
+    # --- Servers people and other programs talk to (servers/web, servers/mcp, servers/agent_api) ---
+    data_dir: Path | None = Field(
+        default=None,
+        description="The data folder: the only place served media are read from and uploads and tool outputs are "
+        "written to; default <home>/data.",
+    )
+    server_max_upload_bytes: int = Field(
+        default=200 * 1024**2, ge=1, description="Largest request body or upload a Mien server accepts (413 above)."
+    )
+    agent_api_port: int = Field(default=8080, ge=1, le=65535, description="Port of `mien serve agent`.")
+    mcp_port: int = Field(default=8770, ge=1, le=65535, description="Port of `mien serve mcp --transport http`.")
+
     @property
     def resolved_gallery_path(self) -> Path:
         return self.gallery_path if self.gallery_path is not None else self.home / "gallery.sqlite"
+
+    @property
+    def resolved_api_keys_path(self) -> Path:
+        return self.api_keys_path if self.api_keys_path is not None else self.home / "api-keys.json"
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir if self.data_dir is not None else self.home / "data"
 
 
 @lru_cache(maxsize=1)

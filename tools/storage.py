@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tools.access import guard_write
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -16,6 +18,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     If the body raises, the temporary file is removed and ``target`` is untouched.
     """
     target = Path(target)
+    guard_write(target)  # inside an agent's tool run, only into its output folders (tools.access)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent)
     os.close(fd)

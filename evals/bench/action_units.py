@@ -125,7 +125,7 @@ def warp_responses() -> list[tuple[str, str, str, list[float], bool]]:
     """(face, warp, AU, intensities at increasing amounts, monotone) on real photos."""
     from evals.au_faces import package_file
     from evals.clips import group_person
-    from tests.expression.warps import close_eyes, lower_brows, raise_mouth_corners, warp_face
+    from evals.mesh_warps import close_eyes, lower_brows, raise_mouth_corners, warp_face
     from tools.faces import FaceOptions, analyze_image
     from tools.media import load_image
 

@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from evals.clips import astronaut_head, background, group_person, tom_hanks
+from evals.mesh_warps import warp_face
 from evals.spotting.warps import EXPRESSIONS
-from tests.expression.warps import warp_face
 from tools.media import write_video
 
 AMPLITUDE_STEPS = 8  # warps cached per expression: amplitude quantised to this many levels

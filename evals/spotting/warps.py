@@ -1,4 +1,4 @@
-"""Expression warps for spotting clips, on top of the mesh warps of ``tests/expression/warps.py``.
+"""Expression warps for spotting clips, on top of the mesh warps of ``evals/mesh_warps.py``.
 
 Each expression is a displacement of mesh points scaled by an amplitude in inter-ocular distances, so a clip can
 ramp it up and down over known frames: happiness (mouth corners up), anger (brows down and together), surprise
@@ -12,7 +12,7 @@ from typing import Final
 
 import numpy as np
 
-from tests.expression.warps import (
+from evals.mesh_warps import (
     BROWS,
     MOUTH_CORNERS,
     Displacement,

@@ -27,6 +27,7 @@ from servers.gallery.protocol import (
     ScoreResponse,
 )
 from servers.gallery.serving import GalleryServing, error_response
+from servers.security.guard import LOCAL_ACTOR
 from tools.encrypted.engine import GalleryEngine
 from tools.errors import MienError
 
@@ -37,6 +38,20 @@ PREFIX = "/v1/gallery"
 def _engine(request: Request) -> GalleryEngine:
     serving: GalleryServing = request.app.state.gallery
     return serving.engine
+
+
+def _actor(request: Request) -> str:
+    """Who made a change, for the audit log: the API key's name (``servers.security``), else "local"."""
+    return str(getattr(request.state, "api_key_name", LOCAL_ACTOR))
+
+
+def route_scope(method: str, path: str) -> str | None:
+    """The API-key scope each route needs: changes need ``enroll``; reading and searching need ``identify``."""
+    if path == "/health":
+        return None
+    if path in (PREFIX + "/init", PREFIX + "/enroll", PREFIX + "/remove"):
+        return "enroll"
+    return "identify"
 
 
 @router.get("/health")
@@ -52,7 +67,7 @@ def info(request: Request) -> GalleryInfo:
 
 @router.post(PREFIX + "/init")
 def init(body: InitRequest, request: Request) -> GalleryInfo:
-    return _engine(request).init(body)
+    return _engine(request).init(body, actor=_actor(request))
 
 
 @router.get(PREFIX + "/layout")
@@ -62,12 +77,12 @@ def layout(request: Request) -> LayoutResponse:
 
 @router.post(PREFIX + "/enroll")
 def enroll(body: EnrollRequest, request: Request) -> MutationResponse:
-    return _engine(request).enroll(body)
+    return _engine(request).enroll(body, actor=_actor(request))
 
 
 @router.post(PREFIX + "/remove")
 def remove(body: RemoveRequest, request: Request) -> MutationResponse:
-    return _engine(request).remove(body)
+    return _engine(request).remove(body, actor=_actor(request))
 
 
 @router.post(PREFIX + "/fetch")

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from servers.local.app import create_app, serve
+from servers.local.app import chat_policy, create_app, serve
 from servers.local.serving import ServiceLimits
 from tools.errors import MienError
 
@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=None, help="dequantized GGUF copies (default: MIEN_HOME)")
     parser.add_argument("--runtime", choices=["auto", "llama.cpp", "transformers"], default="auto")
     parser.add_argument("--context", type=int, default=4096, help="llama.cpp context window in tokens")
+    parser.add_argument(
+        "--guard", action="store_true", help="API keys (MIEN_SERVER_AUTH), body and concurrency limits from settings"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     limits = ServiceLimits(
@@ -54,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         context_tokens=args.context,
     )
     try:
-        app = create_app(args.model, served_name=args.served_name, limits=limits, cache_root=args.cache_dir)
+        policy = chat_policy() if args.guard else None
+        app = create_app(
+            args.model, served_name=args.served_name, limits=limits, cache_root=args.cache_dir, policy=policy
+        )
     except MienError as error:
         print(f"mien: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -56,7 +56,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
 
 
 def _error_json(error: APIError) -> JSONResponse:
-    return JSONResponse(error.to_response().model_dump(), status_code=error.status_code)
+    return JSONResponse(error.to_response().model_dump(), status_code=error.status_code, headers=error.headers or None)
 
 
 async def _api_error(_: Request, error: Exception) -> JSONResponse:

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from servers.local.protocol import ErrorBody, ErrorResponse
 
+# Seconds a client refused for a full queue is told to wait (one short answer's generation on a laptop CPU).
+BUSY_RETRY_AFTER_S = 2
+
 
 class APIError(Exception):
     """An error answered to the client in OpenAI's shape rather than raised to the user of a Python API."""
 
     def __init__(
-        self, status_code: int, message: str, *, type: str, param: str | None = None, code: str | None = None
+        self,
+        status_code: int,
+        message: str,
+        *,
+        type: str,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
+        self.headers = headers or {}
         self.status_code = status_code
         self.message = message
         self.type = type
@@ -44,6 +55,7 @@ def server_busy(waiting: int) -> APIError:
         f"the server is busy: {waiting} requests are already waiting for the model; retry later",
         type="server_error",
         code="queue_full",
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
     )
 
 

@@ -188,3 +188,17 @@ def test_a_wrong_label_twice_falls_back_to_the_evidence_template() -> None:
     assert result.text.startswith("The tools' answer is Happiness. Person 1 (center): Happiness 0.93")
     assert "the reply was not the JSON answer asked for" in result.problems
     assert grounding_rate(check_text(result.text, _evidence())) == 1.0
+
+
+def test_key_frames_go_with_the_question_to_a_vision_endpoint() -> None:
+    facts = findings_facts([ASTRONAUT])
+    frame = {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/"}}
+    chat = ScriptedChatModel(script=[_reply("Happiness", ["F2"], "Person 1 looks happy.")])
+    result = explain(chat, "How does she feel?", facts, _evidence(), "Happiness", images=[frame])
+    assert result.method == "model"
+    content = chat.received[0][-1].content
+    assert isinstance(content, list) and content[1] == frame
+    assert "F2: person 1 (center): Happiness 0.93" in content[0]["text"] and "key frames" in content[0]["text"]
+    text_only = ScriptedChatModel(script=[_reply("Happiness", ["F2"], "Person 1 looks happy.")])
+    explain(text_only, "How does she feel?", facts, _evidence(), "Happiness")
+    assert isinstance(text_only.received[0][-1].content, str)

@@ -11,7 +11,7 @@ import pytest
 
 from evals.clips import astronaut_head
 from evals.liveness_clips import pulse_clip
-from tests.expression.warps import close_eyes, warp_face
+from evals.mesh_warps import close_eyes, warp_face
 from tools.attack.liveness import NO_LIFE, assess_liveness
 from tools.langchain_tools.attack import detect_attacks
 

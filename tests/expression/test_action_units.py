@@ -10,8 +10,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from evals.mesh_warps import Displacement, close_eyes, lower_brows, raise_mouth_corners, warp_face
 from tests.expression.photos import faces_in, fer_model, mesh_of, only_face, photo
-from tests.expression.warps import Displacement, close_eyes, lower_brows, raise_mouth_corners, warp_face
 from tools.errors import ConfigError, ModelUnavailableError
 from tools.expression.action_units import (
     AU_NAMES,

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from evals import samples
-from tests.expression.warps import smile_amount, smile_clip_frames
+from evals.mesh_warps import smile_amount, smile_clip_frames
 from tools.errors import MediaError
 from tools.expression.analyze import analyze_emotions
 from tools.expression.dynamics import dynamic_face_probabilities

@@ -51,7 +51,7 @@ def test_result_is_json_with_every_modality_accounted_for() -> None:
     )
     data = json.loads(result.to_json())
     assert [m["modality"] for m in data["modalities"]] == list(MODALITY_NAMES)
-    assert [m["present"] for m in data["modalities"]] == [True, False, False, False, False, False]
+    assert [m["present"] for m in data["modalities"]] == [True, False, False, False, False, False, False]
     assert data["basic"]["present"] == ["static_face"]
     assert data["basic"]["probabilities"]["Happiness"] == pytest.approx(0.7)
     assert data["compound"]["ppa"]["settings"]["mask"] is True
@@ -86,7 +86,7 @@ def test_no_modality_at_all_is_an_error() -> None:
 def test_default_fusion_reads_the_configured_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tools.settings import get_settings
 
-    assert np.allclose(default_fusion().weights.modality_weights, 1 / 6)
+    assert np.allclose(default_fusion().weights.modality_weights, 1 / len(MODALITY_NAMES))
     path = WEIGHTS.save(tmp_path / "cer-weights.json")
     monkeypatch.setenv("MIEN_CER_FUSION_WEIGHTS", str(path))
     get_settings.cache_clear()

@@ -10,6 +10,7 @@ import pytest
 
 from tools.errors import ConfigError
 from tools.expression.fusion import (
+    NUM_MODALITIES,
     FusionWeights,
     MultiHeadProbabilityFusion,
     fuse_arrays,
@@ -46,7 +47,7 @@ def test_uniform_fusion_is_the_mean_of_present_modalities() -> None:
     )
     assert fused.probabilities == pytest.approx((STATIC + DYNAMIC) / 2, abs=1e-12)
     assert fused.present == ("static_face", "dynamic_face")
-    assert fused.missing == ("clip", "scene_text", "audio", "transcript")
+    assert fused.missing == ("clip", "scene_text", "audio", "transcript", "physiology")
 
 
 def test_per_modality_weights_with_everything_present() -> None:
@@ -61,13 +62,13 @@ def test_missing_modality_is_masked_and_weights_renormalised() -> None:
     # audio's 0.2 is removed; 0.5 and 0.3 become 0.625 and 0.375
     assert fused.weights == pytest.approx(np.array([[0.625] * 7, [0.375] * 7]), abs=1e-12)
     assert fused.probabilities == pytest.approx([0.175, 0.0375, 0.0, 0.0, 0.5875, 0.1, 0.1], abs=1e-12)
-    assert fused.missing == ("clip", "scene_text", "audio", "transcript")
+    assert fused.missing == ("clip", "scene_text", "audio", "transcript", "physiology")
 
 
 def test_per_class_heads_and_final_normalisation() -> None:
-    class_weights = np.ones((6, 7))
+    class_weights = np.ones((NUM_MODALITIES, 7))
     class_weights[MODALITY_NAMES.index("static_face"), BASIC_EMOTIONS.index("Anger")] = 1 / 3
-    weights = FusionWeights(np.ones(6), class_weights)
+    weights = FusionWeights(np.ones(NUM_MODALITIES), class_weights)
     fused = MultiHeadProbabilityFusion(weights).fuse({"static_face": STATIC, "audio": AUDIO})
     # The Anger head trusts audio 0.75 and the face 0.25; every other head 0.5 / 0.5.
     assert fused.weights[:, BASIC_EMOTIONS.index("Anger")] == pytest.approx([0.25, 0.75], abs=1e-12)
@@ -171,7 +172,7 @@ def test_fit_learns_a_class_head_for_a_modality_that_only_knows_one_class() -> N
             }
         )
     fitted = MultiHeadProbabilityFusion().fit(examples, list(labels), class_l2=1e-3)
-    both = np.zeros(6, dtype=bool)
+    both = np.zeros(NUM_MODALITIES, dtype=bool)
     both[[MODALITY_NAMES.index("static_face"), MODALITY_NAMES.index("audio")]] = True
     effective = fitted.weights.effective(both)
     audio_row = MODALITY_NAMES.index("audio")
@@ -222,21 +223,21 @@ def test_loading_a_broken_weights_file_is_a_config_error(tmp_path: Path) -> None
 
 def test_fit_gradient_matches_finite_differences() -> None:
     rng = np.random.default_rng(6)
-    probabilities = rng.dirichlet(np.ones(7), size=(40, 6))
-    present = rng.random((40, 6)) > 0.4
+    probabilities = rng.dirichlet(np.ones(7), size=(40, NUM_MODALITIES))
+    present = rng.random((40, NUM_MODALITIES)) > 0.4
     present[:, 0] = True
     targets = rng.integers(0, 7, size=40)
-    a, b = rng.normal(size=6), rng.normal(size=(6, 7))
+    a, b = rng.normal(size=NUM_MODALITIES), rng.normal(size=(NUM_MODALITIES, 7))
     _, _, grad_a, grad_b = fusion_loss(a, b, probabilities, present, targets, 0.03)
     step = 1e-6
-    for i in range(6):
-        d = np.zeros(6)
+    for i in range(NUM_MODALITIES):
+        d = np.zeros(NUM_MODALITIES)
         d[i] = step
         plus = fusion_loss(a + d, b, probabilities, present, targets, 0.03)[0]
         minus = fusion_loss(a - d, b, probabilities, present, targets, 0.03)[0]
         assert grad_a[i] == pytest.approx((plus - minus) / (2 * step), abs=1e-8)
     for i, j in [(0, 0), (2, 3), (5, 6)]:
-        d = np.zeros((6, 7))
+        d = np.zeros((NUM_MODALITIES, 7))
         d[i, j] = step
         plus = fusion_loss(a, b + d, probabilities, present, targets, 0.03)[0]
         minus = fusion_loss(a, b - d, probabilities, present, targets, 0.03)[0]

@@ -189,6 +189,7 @@ def test_a_full_queue_answers_503(server: LocalServer) -> None:
     assert codes.count(503) == 6 - (MAX_QUEUE + 1)
     refused = next(r for r in responses if r.status_code == 503)
     assert _error(refused)["code"] == "queue_full"
+    assert refused.headers["retry-after"] == "2"  # told when to come back (servers.local.errors)
 
 
 # ---------------------------------------------------------------- bad requests

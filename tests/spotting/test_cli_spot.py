@@ -45,8 +45,14 @@ def test_table_plot_and_signals(expression_clip: Path, tmp_path: Path, capsys: p
     assert payload["plot"] == str(plot) and plot.stat().st_size > 10_000
     micro = payload["intervals"][0]
     assert micro["physiology"]["eda_rise"] == pytest.approx(0.4, abs=0.01)
+    # EDA is the only cue: arousal (0.4 - 0.025) / (0.5 - 0.025) = 0.789; fused = face score x (1 + 0.5 (2a - 1))
+    assert micro["arousal"] == pytest.approx(0.7895, abs=0.002)
+    assert micro["fused_score"] == pytest.approx(micro["score"] * 1.2895, abs=0.01)
+    code, out, _ = run(["spot", str(expression_clip), "--signals", str(signals)], capsys)
+    assert code == 0 and "arousal" in out and "heuristic" in out and "0.79" in out
     code, out, _ = run(["spot", str(expression_clip)], capsys)
-    assert code == 0 and "micro" in out and "Happiness" in out and "0:02.0" in out and "Sadness" in out
+    assert code == 0 and "arousal" not in out
+    assert "micro" in out and "Happiness" in out and "0:02.0" in out and "Sadness" in out
 
 
 def test_signals_that_miss_the_video_are_a_one_line_error(
@@ -106,3 +112,18 @@ def test_train_and_evaluate_on_a_casme_style_folder(
     assert (data / "features" / "clip.npy").is_file()
     code, out, _ = run(["spot", "evaluate", str(data), "--model", str(model), "--json"], capsys)
     assert code == 0 and json.loads(out)["method"].startswith("SpottingNet")
+
+
+@pytest.mark.slow
+def test_signals_are_the_physiology_modality_of_compound_emotions(
+    expression_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t = np.arange(0, 8.0, 1 / 4.0)
+    signals = write_edf(tmp_path / "body.edf", [Channel("EDA", "EDA", 4.0, 0.0, 2.0 + 0.4 * (t > 2.2))])
+    code, out, _ = run(["emotions", str(expression_clip), "--compound", "--signals", str(signals), "--json"], capsys)
+    assert code == 0
+    (person,) = json.loads(out)["compound"]
+    body = next(m for m in person["modalities"] if m["modality"] == "physiology")
+    assert body["present"] and "arousal heuristic" in body["source"]
+    code, _, err = run(["emotions", str(expression_clip), "--signals", str(signals)], capsys)
+    assert code == 2 and "--compound" in err

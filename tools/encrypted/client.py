@@ -61,6 +61,23 @@ HidingMode = Literal["none", "padded", "all"]
 _SCORE_LIMIT = 1.0 + 1e-3
 _ENROLL_CHUNK = 4096
 _MAX_ROUNDS = 256
+# Optimistic concurrency: a change or search made against a revision another client has moved past is refused
+# (StaleLayoutError) and redone on the new layout. With several writers each attempt can lose the race again, so
+# attempts back off with random jitter (capped) instead of retrying in lock step; measured with 3 enrolling and
+# 2 identifying processes (tests/hardening), 3 plain retries were not enough.
+_STALE_ATTEMPTS = 12
+_STALE_BACKOFF_S = 0.02
+_STALE_BACKOFF_CAP_S = 0.5
+# A search answered at a later revision than the client's layout (the server allows it when templates were only
+# added since) is redone on the new layout this many times, so a search sees what others just enrolled; past
+# that (enrollments keep arriving) the answer stands as of the client's revision, instead of starving.
+_FRESH_RETRIES = 2
+
+
+def _stale_pause(attempt: int) -> None:
+    """Sleep before retry ``attempt`` (1, 2, …): uniform in [0, min(cap, base * 2^attempt))."""
+    ceiling = min(_STALE_BACKOFF_CAP_S, _STALE_BACKOFF_S * 2**attempt)
+    time.sleep(ceiling * secrets.randbelow(1000) / 1000)
 
 
 @dataclass(frozen=True)
@@ -186,6 +203,7 @@ class EncryptedGallery:
         }
         self._info: GalleryInfo | None = None
         self._view: _View | None = None
+        self._answered_revision = 0  # the latest revision a search request was answered at
         self._projection: Projection | None = None
         self._bound: str | None = None
         self._residuals: dict[str, float] | None = None
@@ -295,11 +313,17 @@ class EncryptedGallery:
         vector = unit_templates(probe)
         if vector.shape != (1, self._dim()):
             raise GalleryError(f"probe has {vector.shape[1]} dimensions, gallery templates {self._dim()}")
-        for attempt in range(3):
+        for attempt in range(_STALE_ATTEMPTS):
+            if attempt:
+                _stale_pause(attempt)
+            view = self._sync(force=attempt > 0)
+            self._answered_revision = view.revision
             try:
-                result = self._search_once(vector[0].astype(np.float64), threshold, self._sync(force=attempt > 0))
+                result = self._search_once(vector[0].astype(np.float64), threshold, view)
             except StaleLayoutError:
                 continue
+            if self._answered_revision > view.revision and attempt < _FRESH_RETRIES:
+                continue  # templates were added since our cached layout: search again so that they are seen too
             self.last_stats = result.stats
             return result
         raise StaleLayoutError("the gallery kept changing during the search; try again")
@@ -367,8 +391,9 @@ class EncryptedGallery:
         stats.server_s += response.server_s
         stats.bytes_up += blob_bytes(request)
         stats.bytes_down += blob_bytes(response)
-        if response.revision != view.revision:
+        if response.revision < view.revision:  # later revisions: the server vouches that they only added templates
             raise StaleLayoutError("gallery changed")
+        self._answered_revision = max(self._answered_revision, response.revision)
         stats.segments_preselected = len(response.results)
         tick = time.perf_counter()
         ids: list[str] = []
@@ -445,8 +470,9 @@ class EncryptedGallery:
         stats.server_s += response.server_s
         stats.bytes_up += blob_bytes(request)
         stats.bytes_down += blob_bytes(response)
-        if response.revision != view.revision:
+        if response.revision < view.revision:  # later revisions: the server vouches that they only added templates
             raise StaleLayoutError("gallery changed")
+        self._answered_revision = max(self._answered_revision, response.revision)
         if [r.segment for r in response.results] != segments:
             raise GalleryError("the server scored other segments than the ones asked for")
         stats.segments_scored += len(segments)
@@ -681,14 +707,15 @@ class EncryptedGallery:
             )
 
     def _with_retry(self, action: Callable[[], None]) -> None:
-        for attempt in range(3):
+        for attempt in range(_STALE_ATTEMPTS):
             if attempt:
+                _stale_pause(attempt)
                 self._sync(force=True)
             try:
                 action()
                 return
             except StaleLayoutError:
-                if attempt == 2:
+                if attempt == _STALE_ATTEMPTS - 1:
                     raise
 
     def _residual_map(self) -> dict[str, float]:

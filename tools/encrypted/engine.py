@@ -43,7 +43,7 @@ from tools.encrypted.messages import (
 )
 from tools.encrypted.occupancy import Occupancy, positions
 from tools.encrypted.packing import GalleryLayout, Tier
-from tools.encrypted.store import FORMAT_VERSION, GalleryStore, StoreChanges, dumps_meta
+from tools.encrypted.store import FORMAT_VERSION, AuditRecord, GalleryStore, StoreChanges, dumps_meta
 from tools.errors import CryptoError, GalleryError, UnknownIdentityError
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,9 @@ class GalleryEngine:
         self._segments: dict[SegmentKey, list[Ciphertext]] = {}
         self._stored_segments: dict[str, set[int]] = defaultdict(set)
         self._occupancy = Occupancy()
+        # Searches may run against an older revision as long as every change since only added templates (see
+        # ``_check_read_revision``); this is the revision of the last change that moved or removed any.
+        self._additive_since = 0
         self._load()
 
     # -- reading -------------------------------------------------------------------------------------------------
@@ -133,7 +136,7 @@ class GalleryEngine:
         with self._lock:
             self._check_key(request.key_id)
             if request.expected_revision is not None:
-                self._check_revision(request.expected_revision)
+                self._check_read_revision(request.expected_revision)
             layout = self.layout_params
             staging = self._probe(request.staging_probe, "staging") if request.staging_probe is not None else None
             block_parts = layout.tier("block").parts
@@ -142,6 +145,8 @@ class GalleryEngine:
             for (tier, segment), parts in sorted(self._segments.items()):
                 if tier == "staging":
                     if staging is None:
+                        if request.expected_revision not in (None, self._revision):
+                            raise StaleLayoutError("templates were staged since the client's revision; re-read")
                         raise GalleryError("the gallery has staged templates: the request needs a staging probe")
                     probe = [staging]
                 else:
@@ -158,7 +163,7 @@ class GalleryEngine:
         with self._lock:
             self._check_key(request.key_id)
             if request.expected_revision is not None:
-                self._check_revision(request.expected_revision)
+                self._check_read_revision(request.expected_revision)
             if len(set(request.segments)) != len(request.segments):
                 raise GalleryError("score request names a segment twice")
             missing = [s for s in request.segments if s not in self._stored_segments["full"]]
@@ -174,8 +179,9 @@ class GalleryEngine:
             return ScoreResponse(revision=self._revision, results=results, server_s=time.perf_counter() - start)
 
     # -- changing ------------------------------------------------------------------------------------------------
-    def init(self, request: InitRequest) -> GalleryInfo:
-        """Create the gallery for ``request.key_id``; repeating the same creation is harmless."""
+    def init(self, request: InitRequest, actor: str = "local") -> GalleryInfo:
+        """Create the gallery for ``request.key_id``; repeating the same creation is harmless. ``actor`` (who
+        asked: an API key's name) goes to the audit log, as for every change."""
         with self._lock:
             if self._ops is not None:
                 if self._meta["key_id"] != request.key_id:
@@ -204,11 +210,12 @@ class GalleryEngine:
                 "created_s": f"{time.time():.3f}",
             }
             self.store.initialize(meta, request.public_context)
+            self.store.append_audit(AuditRecord(who=actor, action="init", revision=0))
             self._load()
             log.info("created encrypted gallery %s for key %s…", meta["gallery_id"], request.key_id[:12])
             return self.info()
 
-    def enroll(self, request: EnrollRequest) -> MutationResponse:
+    def enroll(self, request: EnrollRequest, actor: str = "local") -> MutationResponse:
         """Add templates and/or compact, after checking every placement and ciphertext; one transaction."""
         with self._lock:
             self._check_revision(request.expected_revision)
@@ -225,10 +232,18 @@ class GalleryEngine:
             changes.meta.update(projection.meta)
             changes.upsert_placements = [*request.placements, *request.moves]
             changes.meta["revision"] = str(self._revision + 1)
+            action = "enroll" if request.placements else "compact"
+            additive = not (request.moves or request.clear_staging or request.projection is not None)
+            changes.audit = AuditRecord(
+                who=actor, action=action, revision=self._revision + 1,
+                template_ids=tuple(p.template_id for p in request.placements or request.moves),
+            )  # fmt: skip
             self._commit(changes, opened)
+            if not additive:
+                self._additive_since = self._revision
             return MutationResponse(revision=self._revision, templates=len(self._occupancy.placements))
 
-    def remove(self, request: RemoveRequest) -> MutationResponse:
+    def remove(self, request: RemoveRequest, actor: str = "local") -> MutationResponse:
         """Forget templates; cancel their values in segments others still use, drop segments left empty."""
         with self._lock:
             self._check_revision(request.expected_revision)
@@ -253,7 +268,11 @@ class GalleryEngine:
             changes.delete_segments |= emptied
             changes.delete_placements = sorted(gone)
             changes.meta["revision"] = str(self._revision + 1)
+            changes.audit = AuditRecord(
+                who=actor, action="remove", revision=self._revision + 1, template_ids=tuple(sorted(gone))
+            )
             self._commit(changes, opened)
+            self._additive_since = self._revision
             return MutationResponse(revision=self._revision, templates=len(occupancy.placements))
 
     # -- internals -----------------------------------------------------------------------------------------------
@@ -285,6 +304,7 @@ class GalleryEngine:
                 segments[(tier, segment)].append(self._open(blob, f"stored {tier} segment {segment} part {part}"))
         self._segments = dict(segments)
         self._stored_segments = stored
+        self._additive_since = self._revision
 
     def _commit(self, changes: StoreChanges, opened: dict[tuple[str, int, int], Ciphertext]) -> None:
         """Write ``changes`` to SQLite, then mirror them in memory (only after the transaction succeeded)."""
@@ -356,6 +376,19 @@ class GalleryEngine:
         if expected != self._revision:
             raise StaleLayoutError(
                 f"the gallery changed (revision {self._revision}, the client expected {expected}); re-read and retry"
+            )
+
+    def _check_read_revision(self, expected: int) -> None:
+        """A search made on the layout of revision ``expected`` is still exact if every change since then only
+        added templates: their values sit in slots the client does not read, so each template it knows keeps its
+        result; it simply does not see the newer ones (a search as of its revision). Without this, searches
+        starve while enrollments keep arriving (tests/hardening: 3 enrolling processes). Anything that moved or
+        removed templates since is refused as before."""
+        self.ops  # noqa: B018
+        if not self._additive_since <= expected <= self._revision:
+            raise StaleLayoutError(
+                f"the gallery's layout changed (revision {self._revision}, the client expected {expected}); "
+                "re-read and retry"
             )
 
     def _open(self, blob: bytes, what: str) -> Ciphertext:

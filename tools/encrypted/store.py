@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +36,31 @@ CREATE TABLE IF NOT EXISTS templates (
     pre_tier TEXT NOT NULL, pre_segment INTEGER NOT NULL, pre_slot INTEGER NOT NULL,
     UNIQUE (full_segment, full_slot), UNIQUE (pre_tier, pre_segment, pre_slot)
 );
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at_s REAL NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+    revision INTEGER NOT NULL, templates INTEGER NOT NULL, template_ids TEXT NOT NULL
+);
 """
+# The audit log is append-only: SQLite itself refuses to change or delete a row (triggers hold ';', so they are
+# not split with the statements above).
+_AUDIT_TRIGGERS = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS audit_no_{verb.lower()} BEFORE {verb} ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    for verb in ("UPDATE", "DELETE")
+)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One gallery change as the audit log keeps it: who (the API key's name), what, when, and the opaque ids of
+    the templates it touched; never a ciphertext, template or name."""
+
+    who: str
+    action: str
+    revision: int
+    template_ids: tuple[str, ...] = ()
+    at_s: float = 0.0
+    seq: int = 0
 
 
 @dataclass
@@ -48,6 +73,7 @@ class StoreChanges:
     upsert_placements: list[Placement] = field(default_factory=list)
     delete_placements: list[str] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    audit: AuditRecord | None = None
 
 
 class GalleryStore:
@@ -137,9 +163,7 @@ class GalleryStore:
         with self._transaction() as db:
             for tier in changes.delete_tiers:
                 db.execute("DELETE FROM ciphertexts WHERE tier = ?", (tier,))
-            db.executemany(
-                "DELETE FROM ciphertexts WHERE tier = ? AND segment = ?", sorted(changes.delete_segments)
-            )
+            db.executemany("DELETE FROM ciphertexts WHERE tier = ? AND segment = ?", sorted(changes.delete_segments))
             db.executemany(
                 "INSERT OR REPLACE INTO ciphertexts (tier, segment, part, blob) VALUES (?, ?, ?, ?)",
                 [(t, s, p, blob) for (t, s, p), blob in changes.put_ciphertexts.items()],
@@ -157,6 +181,42 @@ class GalleryStore:
                 ],
             )
             db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(changes.meta.items()))
+            if changes.audit is not None:
+                self._append_audit(db, changes.audit)
+
+    def append_audit(self, record: AuditRecord) -> None:
+        """Record a change that ``apply`` did not make (the gallery's creation)."""
+        with self._transaction() as db:
+            self._append_audit(db, record)
+
+    def audit_log(self) -> list[AuditRecord]:
+        """Every recorded change, oldest first."""
+        if not self.path.exists():
+            return []
+        with self._read() as db:
+            if not _has_table(db, "audit"):
+                return []
+            rows = db.execute(
+                "SELECT seq, at_s, who, action, revision, template_ids FROM audit ORDER BY seq"
+            ).fetchall()
+        return [
+            AuditRecord(who=r[2], action=r[3], revision=r[4], template_ids=tuple(json.loads(r[5])), at_s=r[1], seq=r[0])
+            for r in rows
+        ]
+
+    @staticmethod
+    def _append_audit(db: sqlite3.Connection, record: AuditRecord) -> None:
+        db.execute(
+            "INSERT INTO audit (at_s, who, action, revision, templates, template_ids) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.at_s or round(time.time(), 3),
+                record.who,
+                record.action,
+                record.revision,
+                len(record.template_ids),
+                json.dumps(list(record.template_ids)),
+            ),
+        )
 
     def size_bytes(self) -> int:
         """Bytes on disk (database plus write-ahead log)."""
@@ -192,6 +252,8 @@ class GalleryStore:
                     if not self._schema_ready:
                         for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                             db.execute(statement)
+                        for trigger in _AUDIT_TRIGGERS:
+                            db.execute(trigger)
                     yield db
                 self._schema_ready = True
             except sqlite3.IntegrityError as error:

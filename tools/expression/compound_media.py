@@ -77,17 +77,22 @@ def compound_expressions(
     transcript: Transcript | None = None,
     scene_text: str | None = None,
     speakers: SpeakerAttribution | None = None,
+    physiology: ModalityProbabilities | None = None,
 ) -> list[TrackCompound]:
     """One ``TrackCompound`` per person whose face was scored; people with no scored frame are left out.
 
     With ``speakers`` (who said each segment, ``tools.speech.speaker``), each person's voice and words modalities
     come from their own segments plus those whose speaker is unknown (no visible mouth moved with them), and are
     missing for a person to whom nothing can belong; without it, the whole clip's speech is every person's.
+    ``physiology`` (``tools.expression.modalities.physiology``, from signals recorded with the video) is one
+    person's body, so it is given to every person only when there is one; with several people it is left out.
     """
     text_modality = TextEmotionModality() if (scene_text or (transcript and transcript.segments)) else None
     shared = [] if speakers is not None and transcript is not None else speech_modalities(transcript, text_modality)
     if scene_text and text_modality is not None:
         shared.append(text_modality.probabilities(scene_text, "scene_text"))
+    if physiology is not None and len(analysis.timelines) == 1:
+        shared.append(physiology)
     results = []
     for timeline in analysis.timelines:
         faces = face_modalities(timeline, analysis.kind == "video")

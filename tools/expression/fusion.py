@@ -49,6 +49,8 @@ from tools.storage import atomic_write_bytes
 WEIGHTS_FORMAT: Final[str] = "mien-cer-fusion-weights"
 WEIGHTS_VERSION: Final[int] = 1
 NUM_MODALITIES: Final[int] = len(MODALITY_NAMES)
+# Modalities newer than some weights files: a file fitted before one existed gives it weight 0 (never consulted).
+ADDED_LATER: Final[frozenset[str]] = frozenset({"physiology"})
 _LOG_EPS: Final[float] = 1e-12
 
 # One segment's modalities: ModalityProbabilities objects, or a mapping of modality name -> (7,) vector or None.
@@ -109,7 +111,7 @@ def _check_weight_array(values: Any, shape: tuple[int, ...], what: str) -> np.nd
 
 @dataclass(frozen=True, eq=False)
 class FusionWeights:
-    """Per-modality weights (6,) and per-class weights (6, 7), rows in ``MODALITY_NAMES`` order.
+    """Per-modality weights (7,) and per-class weights (7, 7), rows in ``MODALITY_NAMES`` order.
 
     Only ratios matter: every class head is renormalised over the present modalities. A weight of 0 switches a
     modality off (for one class or for all). ``fit`` stores softmax-normalised values (each sums to 1).
@@ -147,11 +149,11 @@ class FusionWeights:
 
     @property
     def combined(self) -> np.ndarray:
-        """``modality_weights[m] * class_weights[m, c]``, shape (6, 7), before masking."""
+        """``modality_weights[m] * class_weights[m, c]``, shape (7, 7), before masking."""
         return np.asarray(self.modality_weights[:, None] * self.class_weights)
 
     def effective(self, present: np.ndarray) -> np.ndarray:
-        """Weights (6, 7) for a presence mask (6,) bool: absent rows 0, each column renormalised to sum to 1.
+        """Weights (7, 7) for a presence mask (7,) bool: absent rows 0, each column renormalised to sum to 1.
 
         A column whose present modalities all have weight 0 stays all-zero (that class gets no score).
         """
@@ -181,8 +183,12 @@ class FusionWeights:
         if data.get("version") != WEIGHTS_VERSION:
             raise ConfigError(f"fusion weights version {data.get('version')!r} is not supported ({WEIGHTS_VERSION})")
         try:
-            modality = [float(data["modality_weights"][m]) for m in MODALITY_NAMES]
-            per_class = [[float(data["class_weights"][m][label]) for label in BASIC_EMOTIONS] for m in MODALITY_NAMES]
+            stored = [m for m in MODALITY_NAMES if m not in ADDED_LATER or m in data["modality_weights"]]
+            modality = [float(data["modality_weights"][m]) if m in stored else 0.0 for m in MODALITY_NAMES]
+            per_class = [
+                [float(data["class_weights"][m][label]) if m in stored else 1.0 for label in BASIC_EMOTIONS]
+                for m in MODALITY_NAMES
+            ]
             report = None if data.get("fit") is None else FitReport.from_dict(data["fit"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"fusion weights are incomplete or malformed: missing or bad entry {exc}") from exc
@@ -238,7 +244,7 @@ class FusedProbabilities:
 
 
 def stack_modalities(modalities: ModalityInput) -> tuple[np.ndarray, np.ndarray]:
-    """One segment's modalities as (probabilities (6, 7) with zeros where missing, present mask (6,) bool).
+    """One segment's modalities as (probabilities (7, 7) with zeros where missing, present mask (7,) bool).
 
     Accepts ``ModalityProbabilities`` objects or a mapping ``{"static_face": vector or None, ...}``; modalities
     not mentioned are missing. Naming a modality twice is an error.
@@ -326,9 +332,9 @@ def fusion_loss(
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Training objective of ``fit`` and its exact gradient.
 
-    Weights are ``softmax over present m of (modality_logits[m] + class_logits[m, c])``; probabilities (n, 6, 7),
-    present (n, 6) bool, targets (n,) class indices. Returns (loss with the L2 term, mean cross-entropy,
-    d loss / d modality_logits (6,), d loss / d class_logits (6, 7)).
+    Weights are ``softmax over present m of (modality_logits[m] + class_logits[m, c])``; probabilities (n, 7, 7),
+    present (n, 7) bool, targets (n,) class indices. Returns (loss with the L2 term, mean cross-entropy,
+    d loss / d modality_logits (7,), d loss / d class_logits (7, 7)).
     """
     n = len(targets)
     logits = np.where(present[:, :, None], (modality_logits[:, None] + class_logits)[None], -np.inf)

@@ -1,6 +1,6 @@
 """One modality's opinion about the 7 basic emotions, or the fact that the modality is missing.
 
-Compound expression recognition (CER) fuses up to six heterogeneous modalities. Each of them, whatever model is
+Compound expression recognition (CER) fuses up to seven heterogeneous modalities. Each of them, whatever model is
 behind it, is reduced to the same thing: a probability vector of shape (7,) over ``BASIC_EMOTIONS`` (Neutral,
 Anger, Disgust, Fear, Happiness, Sadness, Surprise), or nothing when the modality has no evidence for a segment
 (no face found, no speech, no VLM description). Fusion masks the missing ones instead of guessing.
@@ -17,9 +17,9 @@ import numpy as np
 from tools.errors import MienError
 from tools.expression.labels import BASIC_EMOTIONS
 
-ModalityName = Literal["static_face", "dynamic_face", "clip", "scene_text", "audio", "transcript"]
+ModalityName = Literal["static_face", "dynamic_face", "clip", "scene_text", "audio", "transcript", "physiology"]
 
-# The six CER modalities, in the order fusion weights are stored.
+# The seven CER modalities, in the order fusion weights are stored.
 MODALITY_NAMES: Final[tuple[ModalityName, ...]] = (
     "static_face",  # a per-frame expression model on the face crop
     "dynamic_face",  # the same over a window of frames (temporal smoothing / dynamics)
@@ -27,6 +27,7 @@ MODALITY_NAMES: Final[tuple[ModalityName, ...]] = (
     "scene_text",  # the served VLM's description of the scene, read by the text modality
     "audio",  # prosody of the speech (a heuristic without a speech-emotion model)
     "transcript",  # what was said, read by the text modality
+    "physiology",  # autonomic arousal from signals synchronized to the video (a heuristic; valence-blind)
 )
 
 NUM_BASIC: Final[int] = len(BASIC_EMOTIONS)

@@ -24,6 +24,8 @@ CAPABILITIES: tuple[str, ...] = (
     "body",
     "spotting",
     "attack",
+    "personalize",
+    "augment_pose",
 )
 
 

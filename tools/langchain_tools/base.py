@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from tools.access import active_policy
 from tools.langchain_tools.types import Finding
 from tools.media.damage import DamageReport, collect_damage
 
@@ -36,15 +37,20 @@ def finding_tool(
     examples: Sequence[str],
     prompt: str = "plain",
     kinds: Sequence[str] = ("image", "video"),
+    write_args: Sequence[str] = (),
 ) -> BaseTool:
     """A LangChain tool calling ``run(**args)``.
 
     ``versions`` may be a function when they change at run time (a gallery being enrolled into). ``prompt`` names
     the reasoning prompt its evidence suits ("sovtp" for affect, "plain" otherwise); ``kinds`` the media it reads
-    (image, video; audio for any file with an audio track).
+    (image, video; audio for any file with an audio track). ``write_args`` names the arguments that are paths the
+    tool writes (held to the output folders inside an agent's run, ``tools.access``; other path arguments are reads).
     """
 
     def call(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+        policy = active_policy()
+        if policy is not None:  # an agent's run: the call's paths are vetted before anything is opened
+            policy.check_tool_args(name, kwargs, write_args)
         with collect_damage() as damage:
             finding = run(**kwargs)
         finding = with_damage_notes(finding, damage)
@@ -61,6 +67,7 @@ def finding_tool(
             "examples": list(examples),
             "prompt": prompt,
             "kinds": list(kinds),
+            "write_args": list(write_args),
         },
     )
 
@@ -98,3 +105,8 @@ def tool_prompt(tool: BaseTool) -> str:
 def tool_media_kinds(tool: BaseTool) -> list[str]:
     """The media kinds (image, video, audio) the tool reads; any kind for tools not built here."""
     return list((tool.metadata or {}).get("kinds", ["image", "video", "audio"]))
+
+
+def tool_write_args(tool: BaseTool) -> list[str]:
+    """The arguments of ``tool`` that name files it writes (none for tools not built here)."""
+    return list((tool.metadata or {}).get("write_args", []))

@@ -88,4 +88,5 @@ def build(settings: Settings) -> BaseTool:
             "Anti-facial-recognition version of this image, please.",
         ],
         kinds=("image",),
+        write_args=("output",),
     )

@@ -79,4 +79,5 @@ def build(settings: Settings) -> BaseTool:
             "Mask the faces and disguise the voices.",
             "De-identify the picture.",
         ],
+        write_args=("output",),
     )

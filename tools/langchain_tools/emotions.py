@@ -186,6 +186,9 @@ def build(settings: Settings) -> BaseTool:
             "Does anyone look angry?",
             "How does the woman on the left feel at 0:12, and why?",
             "What expression is on her face?",
+            "Is she smiling?",
+            "Is anyone sad?",
+            "Does he look happy?",
         ],
         prompt="sovtp",
     )

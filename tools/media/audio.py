@@ -15,6 +15,7 @@ from tools.media.probe import open_container, probe_media
 from tools.settings import Settings, get_settings
 
 SPEECH_SAMPLE_RATE = 16_000
+MAX_REFUSALS = 16  # frames the resampler may refuse before any is converted, before the track is given up
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ def load_audio(path: str | Path, sample_rate: int = SPEECH_SAMPLE_RATE, settings
     chunks: list[np.ndarray] = []
     written = 0  # samples in ``chunks``
     start_s: float | None = None
+    refused = ""  # why the resampler refused a frame, if it did
+    refusals = 0
     with open_container(info.path) as container, collect_damage() as damage:
         for frame in decode_stream(container, container.streams.audio[0], info.path, info.duration_s):
             if frame.time is not None:
@@ -48,13 +51,23 @@ def load_audio(path: str | Path, sample_rate: int = SPEECH_SAMPLE_RATE, settings
             try:
                 resampled = resampler.resample(frame)  # type: ignore[arg-type]
             except (av.error.FFmpegError, ValueError) as error:  # a damaged frame with an impossible layout
-                log.warning("%s: audio: dropped a frame the resampler refused (%s)", info.path.name, error)
+                if not refusals:  # one line, however many follow
+                    log.warning("%s: audio: dropped a frame the resampler refused (%s)", info.path.name, error)
+                refused = refused or str(error)
+                refusals += 1
+                if refusals >= MAX_REFUSALS and not chunks:  # it refuses them all: say so now, not after hours
+                    break
                 continue
             for out in resampled:
                 chunks.append(out.to_ndarray().reshape(-1))
                 written += chunks[-1].size
-        chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+        try:
+            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+        except (av.error.FFmpegError, ValueError) as error:  # no frame ever reached it, or the last was damaged
+            log.warning("%s: audio: the resampler's last samples were lost (%s)", info.path.name, error)
     if not chunks:
+        if refused:
+            raise MediaError(f"{info.path}: the audio track cannot be converted to 16 kHz mono ({refused})")
         if damage:
             raise MediaError(f"{info.path}: the audio is corrupt or truncated: no audio packet could be decoded")
         return np.zeros(0, dtype=np.float32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tools.access import guard_read
 from tools.errors import MediaError, MediaTooLargeError
 from tools.settings import Settings, get_settings
 
@@ -12,6 +13,7 @@ def check_file(path: str | Path, settings: Settings | None = None) -> Path:
     """Return ``path`` as a ``Path`` if it is a non-empty regular file within the size limit."""
     settings = settings or get_settings()
     file = Path(path)
+    guard_read(file)  # inside an agent's tool run, only the media in play (tools.access)
     if not file.exists():
         raise MediaError(f"{file}: no such file")
     if not file.is_file():

@@ -13,6 +13,11 @@ from tools.media.checks import check_dimensions, check_file
 from tools.settings import Settings, get_settings
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# Our own pixel limit (``check_dimensions``, MIEN_MAX_IMAGE_PIXELS) is applied to every header before anything is
+# decoded; PIL's own check would instead turn a bomb's header into "not an image", so that the limit never spoke.
+Image.MAX_IMAGE_PIXELS = None
 
 
 def image_size(path: str | Path) -> tuple[int, int] | None:
@@ -37,10 +42,10 @@ def load_image(path: str | Path, settings: Settings | None = None) -> np.ndarray
     if size is None:
         raise MediaError(f"{file}: not a readable image (unknown format or corrupt header)")
     check_dimensions(file, size[0], size[1], settings)
+    check_png_chunks(file)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = None  # our own limit was applied above
             with Image.open(file) as img:
                 img.load()
                 rgb = ImageOps.exif_transpose(img).convert("RGB")
@@ -49,11 +54,40 @@ def load_image(path: str | Path, settings: Settings | None = None) -> np.ndarray
     return np.asarray(rgb, dtype=np.uint8).copy()
 
 
+def check_png_chunks(path: Path) -> None:
+    """Refuse a PNG whose chunk lengths run past the end of the file, before PIL reads them.
+
+    PIL reads the rest of a chunk in one ``read(length)`` call: a damaged length field (up to 4 GiB) in a 30 kB
+    file became a 4 GiB allocation (found by ``evals/fuzz``). Only the 8-byte chunk headers are read here.
+    """
+    with path.open("rb") as handle:
+        if handle.read(8) != PNG_SIGNATURE:
+            return
+        size = path.stat().st_size
+        position = 8
+        while position + 8 <= size:
+            handle.seek(position)
+            header = handle.read(8)
+            length, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            end = position + 12 + length  # length, type, data, CRC
+            if length > 0x7FFFFFFF or end > size:
+                name = f"{kind.decode('ascii')} chunk" if kind.isalpha() and kind.isascii() else "a chunk"
+                raise MediaError(
+                    f"{path}: the PNG is damaged or truncated: {name} claims {length:,} bytes but only "
+                    f"{max(0, size - position - 12):,} remain in the file"
+                )
+            if kind == b"IEND":
+                return
+            position = end
+
+
 def save_image(path: str | Path, image_rgb: np.ndarray) -> Path:
     """Write an RGB uint8 image atomically (format from the suffix)."""
+    from tools.access import guard_write
     from tools.storage import atomic_path
 
     target = Path(path)
+    guard_write(target)  # before the folder is made: inside an agent's tool run, only its output folders
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp:
         Image.fromarray(np.asarray(image_rgb, dtype=np.uint8)).save(tmp, format=_pil_format(target))

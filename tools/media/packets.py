@@ -92,6 +92,13 @@ class StreamDamage:
         )
 
 
+def announced_duration_s(stream: av.stream.Stream) -> float | None:
+    """The duration the container's header announces for ``stream`` (None when it announces none)."""
+    if stream.duration is None or stream.time_base is None or stream.duration <= 0:
+        return None
+    return float(stream.duration * stream.time_base)
+
+
 def decode_stream(
     container: av.container.InputContainer,
     stream: av.stream.Stream,
@@ -101,8 +108,10 @@ def decode_stream(
     """Yield the decoded frames of ``stream``, skipping damaged packets; report the damage once at the end.
 
     Reporting happens when the stream is exhausted or the caller stops early; a caller that stops early is never
-    told the file was truncated (it did not read that far).
+    told the file was truncated (it did not read that far). Truncation is judged against the stream's own duration
+    when its header gives one (a speech track may rightly end before the picture), else against ``expected_s``.
     """
+    expected_s = announced_duration_s(stream) or expected_s
     _capture_ffmpeg_errors()
     for other in container.streams:
         if other.index != stream.index:

@@ -13,6 +13,9 @@ from tools.media.image import IMAGE_SUFFIXES, image_size
 from tools.media.types import MediaInfo
 from tools.settings import Settings, get_settings
 
+# Sample rates a real audio track has (telephone 8 kHz down to 1 kHz for odd sensors, studio 768 kHz at most).
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 768_000
+
 
 def open_container(path: Path) -> av.container.InputContainer:
     """Open ``path`` with FFmpeg or raise a ``MediaError`` that says the file is corrupt or unsupported."""
@@ -38,6 +41,19 @@ def probe_media(path: str | Path, settings: Settings | None = None) -> MediaInfo
     with open_container(file) as container:
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
+        if video is not None and video.codec_context is None:
+            # FFmpeg found a stream but no decoder for it: a damaged header or a codec id it does not know.
+            raise MediaError(f"{file}: the video stream has an unknown codec or a corrupt header; it cannot be decoded")
+        if audio is not None and audio.codec_context is None:
+            audio = None  # an undecodable audio track is no audio track (a video is still read)
+        if audio is not None and not MIN_SAMPLE_RATE <= int(audio.rate or 0) <= MAX_SAMPLE_RATE:
+            # A damaged header's rate (134 MHz, found by evals/fuzz) makes every resampler call fail, slowly.
+            if video is None:
+                raise MediaError(
+                    f"{file}: the audio track claims a sample rate of {int(audio.rate or 0):,} Hz; the header is "
+                    f"probably corrupt (Mien reads {MIN_SAMPLE_RATE:,} to {MAX_SAMPLE_RATE:,} Hz)"
+                )
+            audio = None
         if video is None and audio is None:
             raise MediaError(f"{file}: holds neither video nor audio")
         duration_s = _duration_s(container, video or audio)
@@ -49,7 +65,10 @@ def probe_media(path: str | Path, settings: Settings | None = None) -> MediaInfo
         if video is not None:
             width, height = int(video.codec_context.width), int(video.codec_context.height)
             if width * height > settings.max_frame_pixels:
-                raise MediaTooLargeError(f"{file}: frames of {width}x{height} are over the frame pixel limit")
+                raise MediaTooLargeError(
+                    f"{file}: frames of {width}x{height} are over the frame pixel limit of "
+                    f"{settings.max_frame_pixels:,} pixels (MIEN_MAX_FRAME_PIXELS); refused before decoding"
+                )
             if width <= 0 or height <= 0:
                 raise MediaError(f"{file}: the video stream has no frame size; the file is probably corrupt")
             fps = float(video.average_rate) if video.average_rate else 0.0
@@ -58,6 +77,7 @@ def probe_media(path: str | Path, settings: Settings | None = None) -> MediaInfo
                 # A variable-rate AVI says 1000 fps (its millisecond time base, empty slots between pictures);
                 # its index lists the pictures it holds, and their mean rate is what a sampler needs.
                 fps = pictures / duration_s
+            check_frame_count(file, video, fps, duration_s, settings)
             rotation = display_rotation(file, size_bytes, file.stat().st_mtime_ns)
             if rotation % 180:
                 width, height = height, width
@@ -65,6 +85,19 @@ def probe_media(path: str | Path, settings: Settings | None = None) -> MediaInfo
                 file, "video", width, height, duration_s, fps, True, audio is not None, size_bytes, rotation
             )
         return MediaInfo(file, "audio", 0, 0, duration_s, 0.0, False, True, size_bytes)
+
+
+def check_frame_count(
+    file: Path, video: av.video.stream.VideoStream, fps: float, duration_s: float, settings: Settings
+) -> None:
+    """Refuse, before decoding, a video announcing more frames than ``max_video_frames`` (a tiny file whose header
+    claims a million frames a second decodes for ever): the container's frame count, or its duration times rate."""
+    announced = max(int(video.frames or 0), int(duration_s * fps))
+    if announced > settings.max_video_frames:
+        raise MediaTooLargeError(
+            f"{file}: the video announces {announced:,} frames in {duration_s:.0f} s, over the limit of "
+            f"{settings.max_video_frames:,} frames (MIEN_MAX_VIDEO_FRAMES); refused before decoding"
+        )
 
 
 @functools.lru_cache(maxsize=256)

@@ -17,7 +17,7 @@ from tools.media import SPEECH_SAMPLE_RATE, load_audio
 from tools.settings import Settings, get_settings
 from tools.speech.backends import TRANSCRIBERS, check_language
 from tools.speech.prosody import with_prosody
-from tools.speech.types import Transcript
+from tools.speech.types import Segment, Transcript
 from tools.speech.vad import decoding_clips, detect_speech
 
 
@@ -61,7 +61,8 @@ def transcribe(
         word_timestamps=word_timestamps,
         on_progress=on_progress,
     )
-    segments = with_prosody(samples, recognition.segments) if prosody else recognition.segments
+    kept = without_hallucinations(recognition.segments)
+    segments = with_prosody(samples, kept) if prosody else kept
     note = None if segments else "speech was detected but the model recognised no words in it"
     return Transcript(
         segments=segments,
@@ -73,6 +74,24 @@ def transcribe(
         vad=settings.speech_vad,
         note=note,
     )
+
+
+NO_SPEECH_DROP = 0.9  # Whisper's own no-speech probability above which a segment's words are not believed
+
+
+def without_hallucinations(segments: list[Segment]) -> list[Segment]:
+    """The segments minus Whisper's usual inventions at the edge of speech: a segment Whisper itself is at least
+    90% sure holds no speech (its "Thank you." on the tail of a clip), and a segment repeating the one before it
+    word for word (a decoding loop). A rule with fixed thresholds, not a model; backends without the
+    probabilities keep every segment that is not a repeat."""
+    kept: list[Segment] = []
+    for segment in segments:
+        if segment.no_speech_prob is not None and segment.no_speech_prob >= NO_SPEECH_DROP:
+            continue
+        if kept and segment.text.strip().lower() == kept[-1].text.strip().lower():
+            continue
+        kept.append(segment)
+    return kept
 
 
 def _empty(backend: str, duration_s: float, vad: str | None, note: str) -> Transcript:

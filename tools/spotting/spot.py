@@ -8,15 +8,17 @@ and sampling at a lower rate would leave one or two frames of them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.errors import MediaError
 from tools.media import iter_frames, probe_media
+from tools.media.prefetch import prefetched
+from tools.media.types import Frame
 from tools.settings import Settings, get_settings
 from tools.spotting.labels import apex_action_units, label_from_units, moved_units
-from tools.spotting.mesh_stream import MeshStream
+from tools.spotting.mesh_stream import MeshStream, TrackedMesh
 from tools.spotting.regions import region_features
 from tools.spotting.signal import RawInterval, SpotterConfig, TrackSpotter
 from tools.spotting.types import MICRO_MAX_S, ExpressionInterval, SpottingResult, TrackSpan, kind_for_duration
@@ -41,6 +43,14 @@ class SpotOptions:
     config: SpotterConfig = field(default_factory=SpotterConfig)
     keep_trace: bool = False
     keep_features: bool = False
+
+
+def _meshed_frames(
+    path: Path, sample: float | None, stream: MeshStream, settings: Settings
+) -> Iterator[tuple[Frame, list[TrackedMesh]]]:
+    """Each frame with its faces' meshes: the part that runs in C++ (decoding, mediapipe), run ahead in a thread."""
+    for frame in iter_frames(path, sample, settings=settings):
+        yield frame, list(stream.process(frame.index, frame.image))
 
 
 @dataclass
@@ -99,11 +109,12 @@ def spot_video(
     people: dict[int, _Person] = {}
     frames = 0
     last_time = 0.0
+    meshed = prefetched(_meshed_frames(info.path, sample, stream, settings))
     try:
-        for frame in iter_frames(info.path, sample, settings=settings):
+        for frame, meshes in meshed:
             frames += 1
             last_time = frame.time_s
-            for tracked in stream.process(frame.index, frame.image):
+            for tracked in meshes:
                 person = people.get(tracked.track_id)
                 if person is None:
                     person = people[tracked.track_id] = _Person(
@@ -117,6 +128,7 @@ def spot_video(
             if progress is not None:
                 progress(frame.time_s, info.duration_s)
     finally:
+        meshed.close()  # joins the meshing thread before its graph is closed
         stream.close()
     if frames < MIN_VIDEO_FRAMES:
         raise MediaError(

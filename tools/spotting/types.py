@@ -27,7 +27,9 @@ class ExpressionInterval:
     ``score`` is the apex's motion relative to the region's threshold (1.0 = just at threshold). ``regions`` are
     the face regions that moved past their threshold, strongest first. ``label`` is the emotion the apex's
     AU estimates suggest (``label_source`` says how it was read), ``action_units`` the AU estimates that moved,
-    as "AU12 lip corner puller 2.1". ``physiology`` holds per-interval signal features when signals were given.
+    as "AU12 lip corner puller 2.1". ``physiology`` holds per-interval signal features when signals were given;
+    ``arousal`` is the autonomic-arousal heuristic over them (0-1, ``tools.spotting.physio.arousal``) and
+    ``fused_score`` the face score weighted by it: the face and the body as two modalities of one spotting score.
     """
 
     track_id: int
@@ -46,6 +48,8 @@ class ExpressionInterval:
     action_units: tuple[str, ...] = ()
     physiology: dict[str, float] = field(default_factory=dict)
     apex_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    arousal: float | None = None
+    fused_score: float | None = None
 
     @property
     def frames(self) -> int:
@@ -73,6 +77,8 @@ class ExpressionInterval:
             "label_source": self.label_source,
             "action_units": list(self.action_units),
             "physiology": {k: round(v, 4) for k, v in self.physiology.items()},
+            "arousal": self.arousal,
+            "fused_score": None if self.fused_score is None else round(self.fused_score, 3),
             "apex_box": list(self.apex_box),
         }
 

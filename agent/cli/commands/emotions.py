@@ -14,6 +14,7 @@ from tools.errors import ConfigError, MienError, NoFaceError
 from tools.expression.analyze import analyze_emotions
 from tools.expression.compound_media import TrackCompound, compound_expressions
 from tools.expression.labels import BASIC_EMOTIONS
+from tools.expression.modality import ModalityProbabilities
 from tools.expression.timeline import plot_timeline
 from tools.expression.types import EmotionAnalysis
 from tools.speech.speaker import SpeakerAttribution, attribute_speakers
@@ -64,6 +65,20 @@ def _scene_text(path: Path) -> str | None:
             f"the model at {settings.llm_base_url} does not accept images, so it cannot describe the scene"
         )
     return text
+
+
+def _physiology(signals: Path, path: Path) -> ModalityProbabilities:
+    """The physiology modality of the clip: the arousal heuristic over the signals (checked against the video's
+    clock before any frame is analysed)."""
+    from tools.expression.modalities.physiology import arousal_probabilities
+    from tools.media import probe_media
+    from tools.spotting.physio import read_signals
+    from tools.spotting.physio.features import clip_arousal
+
+    duration_s = probe_media(path).duration_s
+    body = read_signals(signals)
+    body.check_overlap(0.0, duration_s)
+    return arousal_probabilities(clip_arousal(body, duration_s))
 
 
 def _print_compound(compounds: list[TrackCompound]) -> None:
@@ -128,8 +143,15 @@ def emotions(
     scene: bool = typer.Option(
         False, "--scene", help="With --compound: ask the served vision model (MIEN_LLM_BASE_URL) to describe the scene."
     ),
+    signals: Path | None = typer.Option(
+        None, "--signals", help="With --compound: physiological signals recorded with the video (CSV or EDF), "
+        "fused as the physiology modality (an arousal heuristic)."
+    ),
 ) -> None:
     """Estimate the emotions and action units of every person in PATH."""
+    if signals is not None and not compound:
+        raise ConfigError("--signals is a modality of --compound: add --compound")
+    body = _physiology(signals, path) if signals is not None else None
     with media_progress("emotions", enabled=not as_json) as progress:
         result = analyze_emotions(path, fps=fps, model=model, progress=progress)
     if not result.timelines:
@@ -140,7 +162,7 @@ def emotions(
         speech, note = _speech(path)
     scene_text = _scene_text(path) if compound and scene else None
     speakers = _speakers(path, speech, fps) if compound and speech is not None and speech.segments else None
-    compounds = compound_expressions(result, speech, scene_text, speakers) if compound else []
+    compounds = compound_expressions(result, speech, scene_text, speakers, body) if compound else []
     if plot is not None:
         markers = [(s.start_s, s.text) for s in speech.segments] if speech is not None and transcript else []
         written = plot_timeline(result, plot, transcript=markers)

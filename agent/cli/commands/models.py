@@ -20,6 +20,7 @@ BACKEND_MODULES = (
     "tools.text_embedding",
     "tools.speech.backends",
     "tools.attack.detector",
+    "tools.personalize.backends",
 )
 
 

@@ -28,17 +28,25 @@ def serve_llm(
     port: int = typer.Option(8001, help="Port to listen on."),
     name: str | None = typer.Option(None, "--name", help="Model name clients ask for (default: from the file)."),
     threads: int | None = typer.Option(None, help="torch threads (default: MIEN_LLM_THREADS)."),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)."),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
 ) -> None:
-    """Serve a local chat model with an OpenAI-compatible API (/v1/chat/completions, /v1/models, /health)."""
-    from servers.local.app import create_app, default_limits, serve
+    """Serve a local chat model with an OpenAI-compatible API (/v1/chat/completions, /v1/models, /health).
+
+    When the API key file holds keys (`mien keys add NAME --scope chat`), requests need one (clients:
+    MIEN_LLM_API_KEY); without keys it serves loopback only (docs/security.md)."""
+    from servers.local.app import chat_policy, create_app, default_limits, serve
+    from servers.security import TlsFiles
 
     limits = default_limits()
     if threads is not None:
         limits = replace(limits, threads=threads)
-    app = create_app(model, served_name=name, limits=limits)
+    tls = TlsFiles.from_options(tls_cert, tls_key)
+    app = create_app(model, served_name=name, limits=limits, policy=chat_policy())
     served = app.state.chat_service.served_name
-    typer.echo(f"serving {served} on http://{host}:{port}/v1 (the model loads in the background)")
-    serve(app, host=host, port=port)
+    scheme = "https" if tls is not None else "http"
+    typer.echo(f"serving {served} on {scheme}://{host}:{port}/v1 (the model loads in the background)")
+    serve(app, host=host, port=port, tls=tls)
 
 
 @serve_app.command("vllm")

@@ -28,14 +28,23 @@ def _clock(seconds: float) -> str:
 def _print_result(result: SpottingResult) -> None:
     title = (f"{len(result.of_kind('micro'))} micro- and {len(result.of_kind('macro'))} macro-expressions in "
              f"{Path(result.path).name} ({result.frames} frames at {result.fps:g} fps)")
-    table = Table(title=title, caption=f"{result.method}; labels from AU estimates at the apex")
-    for column in ("#", "kind", "onset-offset (apex)", "label", "AUs moved (estimates)"):
+    with_body = any(i.arousal is not None for i in result.intervals)
+    caption = f"{result.method}; labels from AU estimates at the apex"
+    caption += "; arousal: a heuristic over the signals, fused = face score weighted by it" if with_body else ""
+    table = Table(title=title, caption=caption)
+    columns = ["#", "kind", "onset-offset (apex)", "label", "AUs moved (estimates)"]
+    for column in columns + (["arousal", "score face/fused"] if with_body else []):
         table.add_column(column, overflow="fold")
     for i in result.intervals:
-        table.add_row(
+        row = [
             str(i.track_id), i.kind, f"{_clock(i.onset_s)}-{_clock(i.offset_s)} ({_clock(i.apex_s)})",
             i.label or "-", ", ".join(i.action_units[:3]) or ", ".join(i.regions),
-        )
+        ]
+        if with_body:
+            arousal = "-" if i.arousal is None else f"{i.arousal:.2f}"
+            fused = "-" if i.fused_score is None else f"{i.fused_score:.2f}"
+            row += [arousal, f"{i.score:.2f}/{fused}"]
+        table.add_row(*row)
     console.print(table)
     for note in result.notes:
         console.print(f"note: {note}")

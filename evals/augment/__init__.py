@@ -1,0 +1,1 @@
+"""Evaluations of pose augmentation (defrontalization): verification similarity against yaw, contact sheets."""

@@ -1,0 +1,1 @@
+"""Mien's agent as an OpenAI-compatible chat endpoint: ``mien serve agent``."""

@@ -1,0 +1,1 @@
+"""Mien's tools over the Model Context Protocol: ``mien serve mcp`` (stdio or streamable HTTP)."""
