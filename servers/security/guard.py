@@ -6,7 +6,7 @@ hands; wrapping the app once (``install_guard(app, policy)``) gives them all the
 - 413 when the body is larger than ``max_body_bytes`` (from Content-Length before anything is read, or counted
   while reading a chunked body), so a huge upload never reaches the app;
 - 401 for a missing or unknown key, 403 for a key without the route's scope (keys from ``servers.security.keys``,
-  sent as ``Authorization: Bearer <token>`` or ``X-API-Key``);
+  sent as ``Authorization: Bearer <token>``, ``X-API-Key`` or, from the web page, the ``mien_api_key`` cookie);
 - 503 with ``Retry-After`` when ``max_inflight`` requests are already being served: the client is told at once to
   come back, instead of waiting in an unbounded queue until it times out.
 
@@ -208,11 +208,27 @@ class GuardMiddleware:
             log.warning("could not send %d (%s): the response had started", status, kind)
 
 
+KEY_COOKIE = "mien_api_key"  # the web page keeps the key here, so its <img> and <video> requests carry it too
+
+
 def _token(headers: dict[str, str]) -> str:
     auth = headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
-    return headers.get("x-api-key", "").strip()
+    if key := headers.get("x-api-key", "").strip():
+        return key
+    return _cookie(headers.get("cookie", ""), KEY_COOKIE)
+
+
+def _cookie(header: str, name: str) -> str:
+    """One cookie's value from a ``Cookie`` header (percent-decoded), or ""."""
+    from urllib.parse import unquote
+
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return unquote(value).strip()
+    return ""
 
 
 def install_guard(app: Any, policy: GuardPolicy) -> None:

@@ -6,12 +6,14 @@ rotation probe) is made to fail the test if it is reached, so "refused before de
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import ImageFile
 
+from evals.fuzz.mutate import mutate
 from tests.fuzz import bombs
 from tools.errors import MediaError, MediaTooLargeError
 from tools.media import iter_frames, load_audio, load_image, probe_media
@@ -94,3 +96,23 @@ def test_a_wav_with_an_impossible_sample_rate_is_refused(seeds: dict[str, Path],
     with pytest.raises(MediaError, match=r"sample rate of 134,239,778 Hz; the header is probably corrupt"):
         load_audio(broken)
     assert load_audio(seeds["wav"]).size > 16_000  # the real WAV it came from reads (over a second of speech)
+
+
+def test_a_damaged_audio_timestamp_cannot_fill_hundreds_of_megabytes_of_silence(
+    seeds: dict[str, Path], tmp_path: Path
+) -> None:
+    # Found by the fuzzer (seed 20, input 5351): two flipped bits in a 37 kB AVI put an audio packet hours late;
+    # the gap was filled with 143 million samples of silence (546 MB). The run's random sequence is replayed here.
+    rng = random.Random(20)
+    mp4 = seeds["mp4"].read_bytes()
+    for _ in range(5000):
+        mutate(mp4, rng)
+    avi = seeds["avi"].read_bytes()
+    for _ in range(351):
+        mutate(avi, rng)
+    data, how = mutate(avi, rng)
+    assert how == "flip 2 bits; flip 4 bits"  # the same mutant as in the run (the seeds encode identically)
+    mutant = tmp_path / "late.avi"
+    mutant.write_bytes(data)
+    samples = load_audio(mutant)
+    assert samples.size <= (probe_media(mutant).duration_s + 1.0) * 16_000  # not 143,181,840

@@ -40,12 +40,18 @@ def load_audio(path: str | Path, sample_rate: int = SPEECH_SAMPLE_RATE, settings
     refused = ""  # why the resampler refused a frame, if it did
     refusals = 0
     with open_container(info.path) as container, collect_damage() as damage:
+        track = container.streams.audio[0]
+        track_s = float(track.duration * track.time_base) if track.duration and track.time_base else 0.0
+        announced_s = min(max(info.duration_s, track_s) or settings.max_video_seconds, settings.max_video_seconds)
+        limit = round((announced_s + 1.0) * sample_rate)  # samples of silence-filled output allowed at most
         for frame in decode_stream(container, container.streams.audio[0], info.path, info.duration_s):
             if frame.time is not None:
                 start_s = float(frame.time) if start_s is None else start_s
                 # A skipped packet leaves a gap: fill it with silence so later words keep their times.
                 gap = round((float(frame.time) - start_s) * sample_rate) - written
-                if gap > sample_rate // 50:
+                # A damaged timestamp can claim hours: 37 kB of AVI became 546 MB of silence (found by evals/fuzz).
+                # Silence is filled only up to the duration the header announces; a time beyond it is damage.
+                if gap > sample_rate // 50 and written + gap <= limit:
                     chunks.append(np.zeros(gap, np.float32))
                     written += gap
             try:

@@ -10,6 +10,7 @@ never printed: the ``DamageReport`` says it in one line.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -136,6 +137,22 @@ def decode_stream(
         damage.finished = True
     finally:
         report_damage(damage.report())
+
+
+def drain_decoder(stream: av.stream.Stream) -> None:
+    """Let a frame-threaded decoder finish the pictures it is still working on, before it is freed.
+
+    A caller that stops early (one key frame, the first frames of a clip) leaves FFmpeg's frame threads busy; if one
+    of them logs an error (a damaged picture) it waits for the GIL in PyAV's log callback, while freeing the decoder
+    (which holds the GIL) waits for that thread: the process hangs for ever (reproduced on a damaged H.264 clip read
+    one frame at a time). Draining runs without the GIL, so such a thread finishes; afterwards the threads are idle.
+    """
+    context = stream.codec_context
+    if context is None:
+        return
+    # Already drained (end of file), or a damaged last picture: either way the threads are done.
+    with contextlib.suppress(av.error.FFmpegError, ValueError):
+        context.decode(None)
 
 
 def _errors(logs: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:

@@ -10,6 +10,7 @@ import av
 from tools.errors import MediaError, MediaTooLargeError
 from tools.media.checks import check_dimensions, check_file
 from tools.media.image import IMAGE_SUFFIXES, image_size
+from tools.media.packets import drain_decoder
 from tools.media.types import MediaInfo
 from tools.settings import Settings, get_settings
 
@@ -111,14 +112,17 @@ def display_rotation(file: Path, size_bytes: int, mtime_ns: int) -> int:
     try:
         with av.open(str(file), mode="r", metadata_errors="ignore") as container:
             stream = container.streams.video[0]
-            for count, packet in enumerate(container.demux(stream)):
-                if count > 64:
-                    break
-                try:
-                    for frame in packet.decode():
-                        return quarter_turns(frame.rotation) * 90
-                except av.error.FFmpegError:
-                    continue
+            try:
+                for count, packet in enumerate(container.demux(stream)):
+                    if count > 64:
+                        break
+                    try:
+                        for frame in packet.decode():
+                            return quarter_turns(frame.rotation) * 90
+                    except av.error.FFmpegError:
+                        continue
+            finally:
+                drain_decoder(stream)  # it stopped early: let busy decoder threads finish before it is freed
     except (av.error.FFmpegError, OSError, IndexError):
         return 0
     return 0

@@ -12,7 +12,7 @@ import numpy as np
 
 from tools.errors import MediaError
 from tools.media.image import load_image
-from tools.media.packets import decode_stream
+from tools.media.packets import decode_stream, drain_decoder
 from tools.media.probe import open_container, probe_media, quarter_turns
 from tools.media.types import Frame
 from tools.settings import Settings, get_settings
@@ -76,6 +76,7 @@ def _decode(
                     next_time = time_s + period
         finally:
             frames.close()  # reports the damage seen, also when the caller stopped early
+            drain_decoder(stream)  # before the decoder is freed (a hang otherwise: see drain_decoder)
     if sample_index == 0:
         raise MediaError(f"{path}: no video frame could be decoded (corrupt or truncated video)")
 

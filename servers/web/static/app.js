@@ -24,6 +24,21 @@ async function errorText(response) {
   return `${response.status} ${response.statusText}`;
 }
 
+// API keys: when the server asks for one (401), ask the person once and keep it in a same-site cookie, which the
+// page's own requests and its <img> and <video> requests then carry (servers/security: cookie mien_api_key).
+const plainFetch = window.fetch.bind(window);
+window.fetch = async (url, options) => {
+  let response = await plainFetch(url, options);
+  if (response.status === 401) {
+    const key = window.prompt("This Mien server needs an API key with the agent scope (mien keys add NAME --scope agent):");
+    if (key && key.trim()) {
+      document.cookie = `mien_api_key=${encodeURIComponent(key.trim())}; path=/; SameSite=Strict`;
+      response = await plainFetch(url, options);
+    }
+  }
+  return response;
+};
+
 async function getJson(url, options) {
   const response = await fetch(url, options);
   if (!response.ok) throw new Error(await errorText(response));
