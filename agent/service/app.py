@@ -1,4 +1,5 @@
-"""The resident service's HTTP routes (over its unix socket): status, ask (streamed JSON lines), history, shutdown."""
+"""The resident service's HTTP routes (over its unix socket): status, ask and run (streamed JSON lines), history,
+shutdown."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from agent.service.protocol import API_PREFIX, AskRequest, HistoryRequest, HistoryResponse, ServiceStatus
+from agent.service.protocol import (
+    API_PREFIX,
+    AskRequest,
+    HistoryRequest,
+    HistoryResponse,
+    RunRequest,
+    ServiceStatus,
+)
 from agent.service.serving import ServiceState
 from tools.errors import MienError
 
@@ -28,6 +36,11 @@ def status(request: Request) -> ServiceStatus:
 @router.post("/ask")
 def ask(body: AskRequest, request: Request) -> StreamingResponse:
     return StreamingResponse(_state(request).ask_events(body), media_type="application/x-ndjson")
+
+
+@router.post("/run")
+def run(body: RunRequest, request: Request) -> StreamingResponse:
+    return StreamingResponse(_state(request).run_events(body), media_type="application/x-ndjson")
 
 
 @router.post("/history")

@@ -9,17 +9,27 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from pydantic import ValidationError
 
 import tools.errors as errors
-from agent.answer import Answer
 from agent.service.paths import ServicePaths
-from agent.service.protocol import API_PREFIX, AskRequest, HistoryRequest, HistoryResponse, ServiceEvent, ServiceStatus
-from agent.state import PrivacyMode
+from agent.service.protocol import (
+    API_PREFIX,
+    AskRequest,
+    HistoryRequest,
+    HistoryResponse,
+    RunRequest,
+    ServiceEvent,
+    ServiceStatus,
+)
 from tools.errors import MienError, ServiceError
+
+if TYPE_CHECKING:  # the answer types import the agent (LangChain): a command run in the service needs none of it
+    from agent.answer import Answer
+    from agent.state import PrivacyMode
 
 TokenCallback = Callable[[str], None]
 ToolCallback = Callable[[dict[str, Any]], None]
@@ -95,6 +105,8 @@ class ServiceClient:
                     elif event.type == "tool" and on_tool and event.data is not None:
                         on_tool(event.data)
                     elif event.type == "answer" and event.data is not None:
+                        from agent.answer import Answer
+
                         return Answer.from_dict(event.data)
                     elif event.type == "error":
                         raise _error(event.kind, event.message, event.exit_code)
@@ -103,6 +115,36 @@ class ServiceClient:
         except ValidationError as error:
             raise ServiceError(f"the Mien service sent an unexpected event ({error})") from error
         raise ServiceError("the Mien service ended the answer without a result (see its log: mien service status)")
+
+    def run(self, request: RunRequest, on_stdout: Callable[[str], object], on_stderr: Callable[[str], object]) -> int:
+        """Run a ``mien`` command in the service; its output goes to the callbacks as it comes; its exit code.
+
+        No read timeout: a long command may print nothing for minutes, and a service that dies closes the socket.
+        """
+        timeout = httpx.Timeout(10.0, read=None)
+        try:
+            with self._client.stream(
+                "POST", f"{API_PREFIX}/run", content=request.model_dump_json(), timeout=timeout
+            ) as response:
+                if response.status_code != 200:
+                    raise _error_from(response.read(), response.status_code, self.paths)
+                for line in response.iter_lines():
+                    if not line.strip():
+                        continue
+                    event = ServiceEvent.model_validate_json(line)
+                    if event.type == "stdout" and event.text:
+                        on_stdout(event.text)
+                    elif event.type == "stderr" and event.text:
+                        on_stderr(event.text)
+                    elif event.type == "exit" and event.exit_code is not None:
+                        return event.exit_code
+                    elif event.type == "error":
+                        raise _error(event.kind, event.message, event.exit_code)
+        except httpx.TransportError as error:
+            raise ServiceError(f"the Mien service on {self.paths.socket} stopped answering ({error})") from error
+        except ValidationError as error:
+            raise ServiceError(f"the Mien service sent an unexpected event ({error})") from error
+        raise ServiceError("the Mien service ended the command without an exit code (see its log: mien service status)")
 
     def history(self, thread_id: str) -> list[tuple[str, str]]:
         try:

@@ -2,6 +2,8 @@
 
 ``POST /v1/ask`` answers ``application/x-ndjson``: one ``ServiceEvent`` per line (``token``, ``tool``, then one
 ``answer`` or ``error``), so a client prints tokens as they come exactly as an in-process session would.
+``POST /v1/run`` runs another ``mien`` command in the service (its models are loaded): ``stdout`` and ``stderr``
+events carry the command's output as it is written, then one ``exit`` event its exit code.
 """
 
 from __future__ import annotations
@@ -23,6 +25,22 @@ class AskRequest(BaseModel):
     privacy: Literal["local", "deidentified"] | None = None
 
 
+class RunRequest(BaseModel):
+    """One ``mien`` command line (``argv`` without the program name), run as if in ``cwd``.
+
+    ``stdout_tty``, ``stderr_tty``, ``color_system`` (rich's name for what the client's terminal shows) and
+    ``columns`` describe the client's terminal, so tables wrap, colours show and progress bars draw as they would in
+    the client's own process.
+    """
+
+    argv: list[str]
+    cwd: str
+    stdout_tty: bool = False
+    stderr_tty: bool = False
+    color_system: Literal["standard", "256", "truecolor", "windows"] | None = None
+    columns: int = Field(default=80, ge=20, le=1000)
+
+
 class HistoryRequest(BaseModel):
     thread: str
 
@@ -36,10 +54,11 @@ class ServiceEvent(BaseModel):
 
     ``token``: ``text`` of the streamed answer. ``tool``: ``data``, a tool's progress as the graph reports it.
     ``answer``: ``data``, the ``Answer`` as a dict. ``error``: ``kind`` (a ``MienError`` subclass name, or
-    ``internal``), ``message`` and ``exit_code``.
+    ``internal``), ``message`` and ``exit_code``. For ``/v1/run``: ``stdout`` and ``stderr`` (``text``), then
+    ``exit`` (``exit_code``).
     """
 
-    type: Literal["token", "tool", "answer", "error"]
+    type: Literal["token", "tool", "answer", "error", "stdout", "stderr", "exit"]
     text: str | None = None
     data: dict[str, Any] | None = None
     kind: str | None = None

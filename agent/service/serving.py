@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from agent.model import ChatEndpoint, open_endpoint
+from agent.service.cli_run import OutputStream, command_of, run_command
 from agent.service.paths import ServicePaths, code_stamp, settings_fingerprint
-from agent.service.protocol import AskRequest, ServiceEvent, ServiceStatus, WarmModel
+from agent.service.protocol import AskRequest, RunRequest, ServiceEvent, ServiceStatus, WarmModel
 from agent.service.warm import warm_models
 from agent.session import AgentSession, open_threads
 from tools.errors import MienError, ServiceError
@@ -162,6 +163,34 @@ class ServiceState:
                     events.put(None)
 
         threading.Thread(target=work, name="mien-service-ask", daemon=True).start()
+        while (event := events.get()) is not None:
+            yield event.model_dump_json(exclude_none=True) + "\n"
+
+    def run_events(self, request: RunRequest) -> Iterator[str]:
+        """Run one ``mien`` command (``cli_run``) on a worker thread, after the session has loaded (its models
+        are the point); yield its output and exit code as JSON lines."""
+        events: queue.Queue[ServiceEvent | None] = queue.Queue()
+
+        def output(stream: OutputStream, text: str) -> None:
+            events.put(ServiceEvent(type=stream, text=text))
+
+        def work() -> None:
+            log.info("run %s", command_of(request.argv))  # only the command: paths and values stay private
+            with self.activity():
+                try:
+                    with self._ask_lock:
+                        self.session()
+                        code = run_command(request, output)
+                    events.put(ServiceEvent(type="exit", exit_code=code))
+                except MienError as error:
+                    events.put(_error_event(type(error).__name__, str(error), error.exit_code))
+                except Exception as error:  # a bug: logged here in full, one line for the client
+                    log.exception("run failed")
+                    events.put(_error_event("internal", f"{type(error).__name__}: {error}", 70))
+                finally:
+                    events.put(None)
+
+        threading.Thread(target=work, name="mien-service-run", daemon=True).start()
         while (event := events.get()) is not None:
             yield event.model_dump_json(exclude_none=True) + "\n"
 

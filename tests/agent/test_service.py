@@ -24,7 +24,7 @@ import pytest
 
 from agent.service.lifecycle import find_service, service_session
 from agent.service.paths import service_paths
-from evals import samples
+from evals import codec_clips, samples
 from tools.errors import ConfigError
 from tools.media import save_image
 from tools.settings import Settings, get_settings
@@ -190,3 +190,54 @@ def test_the_service_stops_when_idle_and_a_killed_one_leaves_no_stale_socket(
     assert restarted["started"] is True and restarted["pid"] != crashed["pid"]
     stopped = _json(_mien(light, "service", "stop", "--json"))
     assert stopped == {"stopped": True, "pid": restarted["pid"]} and not _alive(restarted["pid"])
+
+
+def test_perception_commands_run_in_the_warm_service_with_the_same_output(
+    served: dict[str, str], tmp_path: Path
+) -> None:
+    save_image(tmp_path / "astronaut.png", samples.astronaut())
+
+    def mien_in(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "agent.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
+
+    runs_before = _service_log(served).count("run faces")
+    local_env = {**served, "MIEN_SERVICE": "off"}
+    warm = mien_in(served, "faces", "astronaut.png", "--json", "--annotate", "served.png")  # relative paths
+    local = mien_in(local_env, "faces", "astronaut.png", "--json", "--annotate", "local.png")
+    assert warm.returncode == local.returncode == 0, warm.stderr[-2000:]
+    assert _service_log(served).count("run faces") == runs_before + 1  # the service ran it, this process did not
+    served_faces, local_faces = json.loads(warm.stdout), json.loads(local.stdout)
+    assert [f["box"] for f in served_faces["faces"]] == [f["box"] for f in local_faces["faces"]]
+    assert served_faces["people"] == local_faces["people"] == 1
+    assert served_faces["frames_analysed"] == local_faces["frames_analysed"] == 1
+    assert (tmp_path / "served.png").stat().st_size > 10_000  # written in the client's working directory
+
+    table = mien_in(served, "faces", "astronaut.png")
+    assert table.returncode == 0 and "1 people in astronaut.png" in table.stdout and table.stderr == ""
+
+    missing_warm = mien_in(served, "faces", "missing.png")
+    missing_local = mien_in(local_env, "faces", "missing.png")
+    assert missing_warm.returncode == missing_local.returncode != 0
+    assert missing_warm.stderr == missing_local.stderr and "missing.png" in missing_warm.stderr
+    assert missing_warm.stdout == ""
+
+    # A damaged file: the warning the command logs reaches the client's stderr, as it does in-process.
+    codec_clips.cut(
+        codec_clips.make_clip(tmp_path / "whole.webm", codec_clips.WEBM_VP9_OPUS), tmp_path / "cut.webm", 0.6
+    )
+    cut_warm = mien_in(served, "transcribe", "cut.webm", "--json")
+    cut_local = mien_in(local_env, "transcribe", "cut.webm", "--json")
+    assert cut_warm.returncode == cut_local.returncode == 0, cut_warm.stderr[-2000:]
+    assert "cut.webm: audio: the readable part stops at" in cut_warm.stderr
+    assert cut_warm.stderr == cut_local.stderr
+    assert _service_log(served).count("run transcribe") == 1
+
+    other = mien_in({**served, "MIEN_DETECTION_THRESHOLD": "0.6"}, "faces", "astronaut.png", "--json")
+    assert other.returncode == 0 and _service_log(served).count("run faces") == runs_before + 3  # not this one
