@@ -3,8 +3,10 @@
 A statement (one sentence) is supported when each checkable thing in it is found in the tools' findings (or in
 the question, whose numbers are the user's): numbers within rounding, AU codes among those measured, times near
 one the tools report, person numbers among the people seen, capitalised names in the evidence text, emotion words
-among the emotions measured or the words spoken, quotes in the transcript. Words the checker cannot verify (a
-plain "she smiles") pass: this finds invented measurements and attributions, not every possible error. It is
+among the emotions measured or the words spoken, quotes in the transcript. Emotions are also checked for whom
+they are said of: an emotion said of "person 2" must be one measured on person 2 (the nearest person named before
+it in the sentence), and one said of "everyone" / "all" / "both" must be every labelled person's. Words the checker
+cannot verify (a plain "she smiles") pass: this finds invented measurements and attributions, not every error. It is
 used twice: to accept, retry or replace the model's structured answer (``agent.explain``), and to score
 answers in ``evals/bench/agent.py`` (the grounding rate).
 """
@@ -29,7 +31,13 @@ EMOTION_WORDS: dict[str, str] = {
     "neutral": "neutral", "calm": "neutral",
     "contempt": "contempt",
 }  # fmt: skip
-_NEGATION = {"not", "no", "never", "nor", "neither", "without", "isn't", "doesn't", "don't", "aren't", "nothing"}
+_NEGATION = {
+    "not", "no", "never", "nor", "neither", "without", "isn't", "doesn't", "don't", "aren't", "nothing", "nobody",
+    "none",
+}  # fmt: skip
+_EVERYONE = {"everyone", "everybody", "all", "both", "each"}
+# Fields of a person's findings about other people, not them ("others_in_same_frames": "#2 Neutral 0.81; ...").
+_ABOUT_OTHERS = {"others_in_same_frames"}
 
 _AU = re.compile(r"\bAU\s?(\d{1,2})\b", re.IGNORECASE)
 _PERSON = re.compile(r"(?:\bperson|\bpeople|\btrack|#)\s*(\d+)", re.IGNORECASE)
@@ -40,6 +48,7 @@ _QUOTE = re.compile(r"[\"“]([^\"”]{3,})[\"”]")
 _NAME = re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“#(])")
 _WORD = re.compile(r"[a-z']+")
+_WORD_SPAN = re.compile(r"[A-Za-z']+")
 
 
 def _normal(text: str) -> str:
@@ -55,6 +64,7 @@ class Evidence:
     times: list[float] = field(default_factory=list)
     people: set[int] = field(default_factory=set)
     emotions: set[str] = field(default_factory=set)
+    person_emotions: dict[int, set[str]] = field(default_factory=dict)  # emotion classes measured on each person
     text: str = ""  # all evidence text, normalised (names, spoken words)
     spoken: str = ""  # transcript text, normalised
 
@@ -75,6 +85,9 @@ class Evidence:
                         evidence.emotions |= {
                             EMOTION_WORDS.get(w, w) for w in _WORD.findall(str(person["label"]).lower())
                         }
+                    own = _emotions_of(person)
+                    if own:
+                        evidence.person_emotions.setdefault(int(person["person"]), set()).update(own)
             if finding.label:
                 evidence.emotions |= {
                     EMOTION_WORDS[w] for w in _WORD.findall(finding.label.lower()) if w in EMOTION_WORDS
@@ -172,7 +185,42 @@ def problems_in(sentence: str, evidence: Evidence) -> list[str]:
         if _NEGATION & set(words[max(0, index - 4) : index]):
             continue
         problems.append(f"{word!r} ({emotion}) was not measured")
+    problems += _misattributed(sentence, evidence)
     return list(dict.fromkeys(problems))
+
+
+def _emotions_of(person: dict[str, object]) -> set[str]:
+    """The emotion classes a person's own findings name (label, timeline, ...; not what is said of others)."""
+    text = " ".join(str(value) for key, value in person.items() if key not in _ABOUT_OTHERS and key != "person")
+    return {EMOTION_WORDS[w] for w in _WORD.findall(text.lower()) if w in EMOTION_WORDS}
+
+
+def _misattributed(sentence: str, evidence: Evidence) -> list[str]:
+    """Emotions said of someone they were not measured on: "person 2 is happy" when person 2 read Neutral, or
+    "everyone is happy" when some read Neutral. Only people with measured emotions are judged."""
+    if not evidence.person_emotions:
+        return []
+    mentions = [(match.start(), int(match.group(1))) for match in _PERSON.finditer(sentence)]
+    words = [(match.start(), match.group(0).lower()) for match in _WORD_SPAN.finditer(sentence)]
+    plain = [word for _, word in words]
+    problems: list[str] = []
+    for index, (start, word) in enumerate(words):
+        emotion = EMOTION_WORDS.get(word)
+        if emotion is None or _NEGATION & set(plain[max(0, index - 4) : index]):
+            continue
+        before = [person for at, person in mentions if at < start]
+        if before or len({person for _, person in mentions}) == 1:
+            person = before[-1] if before else mentions[0][1]
+            measured = evidence.person_emotions.get(person)
+            if measured is not None and emotion not in measured:
+                shown = ", ".join(sorted(measured))
+                problems.append(f"{word!r} ({emotion}) was not measured on person {person} ({shown})")
+        elif not mentions and _EVERYONE & set(plain) and len(evidence.person_emotions) > 1:
+            others = sorted(p for p, measured in evidence.person_emotions.items() if emotion not in measured)
+            if others:
+                listed = ", ".join(str(p) for p in others)
+                problems.append(f"{word!r} ({emotion}) was not measured on everyone (not on person {listed})")
+    return problems
 
 
 def check_text(text: str, evidence: Evidence) -> list[Statement]:

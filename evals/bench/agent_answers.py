@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.bench import run_bench
+
 OLD_DEFAULT = "smollm2-135m"
 SPEECH = "Good morning everyone. The weather is lovely today and the garden is full of flowers."
 
@@ -354,4 +356,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -28,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 from evals import clips
+from evals.bench import run_bench
 from tools.batch import analyse_file, collect_inputs, parse_tools, read_results, run_batch
 
 
@@ -55,8 +56,22 @@ def _stored_rows(out: Path) -> int:
 
 
 def interrupted_then_resumed(folder: Path, out: Path, tools_text: str, workers: int, kill_after: int) -> None:
-    command = [sys.executable, "-m", "agent.cli", "batch", str(folder), "--out", str(out), "--tools", tools_text,
-               "--workers", str(workers), "--flush-every", "1", "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "agent.cli",
+        "batch",
+        str(folder),
+        "--out",
+        str(out),
+        "--tools",
+        tools_text,
+        "--workers",
+        str(workers),
+        "--flush-every",
+        "1",
+        "--json",
+    ]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     started = time.perf_counter()
     while _stored_rows(out) < kill_after and child.poll() is None:
@@ -89,8 +104,10 @@ def main() -> None:
         folder = args.keep or Path(scratch) / "clips"
         started = time.perf_counter()
         files = compose(folder, args.clips)
-        print(f"{len(files)} clips composed in {time.perf_counter() - started:.1f} s; tools: {','.join(tools)}; "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(
+            f"{len(files)} clips composed in {time.perf_counter() - started:.1f} s; tools: {','.join(tools)}; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        )
 
         started = time.perf_counter()
         sequential, loop_done = [], []
@@ -99,27 +116,38 @@ def main() -> None:
             loop_done.append(time.perf_counter())
         loop_s = loop_done[-1] - started
         loop_warm = (len(loop_done) - 1) / (loop_done[-1] - loop_done[0])
-        print(f"sequential loop: {len(sequential)} files in {loop_s:.1f} s = {len(sequential) / loop_s:.3f} files/s "
-              f"({sum(r.status == 'ok' for r in sequential)} ok); after the first file (models loaded): "
-              f"{loop_warm:.3f} files/s")
+        print(
+            f"sequential loop: {len(sequential)} files in {loop_s:.1f} s = {len(sequential) / loop_s:.3f} files/s "
+            f"({sum(r.status == 'ok' for r in sequential)} ok); after the first file (models loaded): "
+            f"{loop_warm:.3f} files/s"
+        )
 
         ray_done: list[float] = []
-        report = run_batch([folder], Path(scratch) / "ray", tools, workers=args.workers,
-                           on_result=lambda *_: ray_done.append(time.perf_counter()))
+        report = run_batch(
+            [folder],
+            Path(scratch) / "ray",
+            tools,
+            workers=args.workers,
+            on_result=lambda *_: ray_done.append(time.perf_counter()),
+        )
         warm_from = min(report.workers, len(ray_done) - 1)  # every worker has loaded its models by then
         ray_warm = (len(ray_done) - 1 - warm_from) / (ray_done[-1] - ray_done[warm_from])
-        print(f"Ray, {report.workers} workers: {report.analysed} files in {report.seconds:.1f} s = "
-              f"{report.analysed / report.seconds:.3f} files/s ({report.ok} ok) = "
-              f"{loop_s / report.seconds:.2f}x the sequential loop, Ray start and model loading included; "
-              f"after {warm_from} files: {ray_warm:.3f} files/s = {ray_warm / loop_warm:.2f}x the warm loop; "
-              f"load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"Ray, {report.workers} workers: {report.analysed} files in {report.seconds:.1f} s = "
+            f"{report.analysed / report.seconds:.3f} files/s ({report.ok} ok) = "
+            f"{loop_s / report.seconds:.2f}x the sequential loop, Ray start and model loading included; "
+            f"after {warm_from} files: {ray_warm:.3f} files/s = {ray_warm / loop_warm:.2f}x the warm loop; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
         ray_rows = {Path(r.path).name: r.faces.people for r in read_results(Path(scratch) / "ray") if r.faces}
         loop_rows = {Path(r.path).name: r.faces.people for r in sequential if r.faces}
-        print(f"face counts equal to the loop's on {sum(ray_rows[k] == v for k, v in loop_rows.items())}"
-              f"/{len(loop_rows)} files")
+        print(
+            f"face counts equal to the loop's on {sum(ray_rows[k] == v for k, v in loop_rows.items())}"
+            f"/{len(loop_rows)} files"
+        )
 
         interrupted_then_resumed(folder, Path(scratch) / "resumed", ",".join(tools), args.workers, args.kill_after)
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from evals.bench import run_bench
 from evals.body_clips import body_clip
 from tools.body import read_body_language
 from tools.faces import FaceOptions, analyze_file
@@ -40,4 +41,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

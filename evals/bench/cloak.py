@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from evals.bench import run_bench
 from evals.cloak.dlib_judge import THRESHOLD, descriptor, reupload, scaled
 from evals.cloak.faces import EvalPhoto, evaluation_photos
 from tools.cloak import CloakOptions, cloak_image
@@ -176,4 +177,4 @@ def _impersonation(group: EvalPhoto, results: dict[str, dict[str, object]]) -> N
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -24,6 +24,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from evals.bench import run_bench
+
 
 def make_clip(folder: Path, seconds: float, corrupt: tuple[tuple[str, int], ...] = ()) -> Path:
     """A 720p clip of three people, H.264 + AAC (made with the test suite's encoder, so damage can be injected)."""
@@ -101,4 +103,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evals.bench import run_bench
 from evals.clips import benchmark_clip, pan_zoom_clip
 from tools.settings import Settings
 
@@ -159,4 +160,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -23,6 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from evals.bench import run_bench
 from evals.detection_scoring import matches
 from evals.detection_set import LabelledPhoto, labelled_photos
 from tools.deidentify import FaceMaskStyle, hide_faces
@@ -148,4 +149,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

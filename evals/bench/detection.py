@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.bench import run_bench
 from evals.detection_scoring import score_photo, summarize
 from evals.detection_set import FLAGS, LabelledPhoto, labelled_photos
 from tools.faces.fusion import fuse_faces
@@ -204,4 +205,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from evals.bench import run_bench
+
 
 @dataclass
 class Sample:
@@ -122,8 +124,13 @@ def benchmark(repeats: int) -> None:
             for face in s.faces:
                 embedder.embed(s.image, [face])
 
-    rows.append(("image+box -> descriptor, 1 face", median_ms(dlib_per_face, repeats).per(n),
-                 median_ms(torch_per_face, repeats).per(n)))
+    rows.append(
+        (
+            "image+box -> descriptor, 1 face",
+            median_ms(dlib_per_face, repeats).per(n),
+            median_ms(torch_per_face, repeats).per(n),
+        )
+    )
     group = samples[0]
     shapes = dlib.full_object_detections()
 
@@ -134,8 +141,13 @@ def benchmark(repeats: int) -> None:
         model.compute_face_descriptor(group.image, shapes)
 
     count = len(group.faces)
-    rows.append((f"image+boxes -> descriptors, t1.jpg ({count} faces)", median_ms(dlib_group, repeats).per(count),
-                 median_ms(lambda: embedder.embed(group.image, group.faces), repeats).per(count)))
+    rows.append(
+        (
+            f"image+boxes -> descriptors, t1.jpg ({count} faces)",
+            median_ms(dlib_group, repeats).per(count),
+            median_ms(lambda: embedder.embed(group.image, group.faces), repeats).per(count),
+        )
+    )
 
     astronaut = samples[-1]
     geometries = embedder.chip_geometries(astronaut.image, astronaut.faces)
@@ -238,4 +250,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from evals.bench import run_bench
+
 TFLITE_TIMER = """
 import sys, time, numpy as np
 from ai_edge_litert.interpreter import Interpreter
@@ -122,7 +124,9 @@ def run(repeats: int, tflite_python: str | None) -> dict[str, Any]:
             tflite = fer_weights_path().with_name("emotion_model_quantized.tflite")
             output = subprocess.run(
                 [tflite_python, "-c", TFLITE_TIMER, str(crops_path), str(tflite), str(repeats)],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout
         result["tflite_expression_only_ms_per_face"] = float(output.strip().splitlines()[-1]) * 1000.0 / count
     return result
@@ -151,4 +155,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

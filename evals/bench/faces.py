@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.bench import run_bench
 from evals.clips import benchmark_clip
 from tools.settings import get_settings
 
@@ -104,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

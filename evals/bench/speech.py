@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.bench import run_bench
+
 SENTENCES = (
     "Hello, my name is Alice and I am very happy to meet you today.",
     "Thank you very much for coming to the meeting this afternoon.",
@@ -154,4 +156,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from evals.bench import run_bench
 from evals.spotting.clips import ClipSpec, Event, write_clip
 
 
@@ -35,8 +36,9 @@ def bench_spec(minutes: float, fps: float = 30.0) -> ClipSpec:
         label = labels[number % len(labels)]
         peak = 0.1 if label in ("Happiness", "Sadness") else 0.06
         events.append(Event(label, start, start + length - 1, peak))
-    return ClipSpec(f"bench-{minutes:g}min", "astronaut", minutes * 60.0, fps, events=tuple(events), noise=1.5,
-                    crf=26, seed=3)
+    return ClipSpec(
+        f"bench-{minutes:g}min", "astronaut", minutes * 60.0, fps, events=tuple(events), noise=1.5, crf=26, seed=3
+    )
 
 
 def child(path: Path) -> dict[str, float]:
@@ -61,8 +63,9 @@ def child(path: Path) -> dict[str, float]:
 
 
 def measure(path: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-m", "evals.bench.spotting", "--child", str(path)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "evals.bench.spotting", "--child", str(path)], check=True, capture_output=True, text=True
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -88,20 +91,27 @@ def main(argv: list[str] | None = None) -> None:
             print(f"wrote {path} ({minutes:g} min) in {time.perf_counter() - started:.0f} s", flush=True)
         rows[minutes] = row = measure(path)
         row["events"] = len(spec.events)
-        print(f"{minutes:5.1f} min: {row['frames']:.0f} frames, spotted in {row['spot_s']:.1f} s = "
-              f"{row['video_s'] / row['spot_s']:.2f}x real time (CPU time {row['spot_cpu_s']:.1f} s = "
-              f"{row['video_s'] / row['spot_cpu_s']:.2f}x); decoding alone {row['decode_s']:.1f} s "
-              f"(spotting costs {row['spot_s'] / row['decode_s']:.2f}x decoding); {row['intervals']:.0f} intervals "
-              f"for {len(spec.events)} events; peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)
+        print(
+            f"{minutes:5.1f} min: {row['frames']:.0f} frames, spotted in {row['spot_s']:.1f} s = "
+            f"{row['video_s'] / row['spot_s']:.2f}x real time (CPU time {row['spot_cpu_s']:.1f} s = "
+            f"{row['video_s'] / row['spot_cpu_s']:.2f}x); decoding alone {row['decode_s']:.1f} s "
+            f"(spotting costs {row['spot_s'] / row['decode_s']:.2f}x decoding); {row['intervals']:.0f} intervals "
+            f"for {len(spec.events)} events; peak RSS {row['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
     short, long = rows[args.short_minutes], rows[args.minutes]
     growth = long["peak_rss_mb"] / short["peak_rss_mb"]
-    print(f"memory: {long['peak_rss_mb']:.0f} MB for {args.minutes:g} min vs {short['peak_rss_mb']:.0f} MB for "
-          f"{args.short_minutes:g} min = {growth:.3f}x for {args.minutes / args.short_minutes:g}x the length "
-          f"(target <= 1.10x)")
-    print(f"speed: {long['video_s'] / long['spot_s']:.2f}x real time on {args.minutes:g} min by the clock, "
-          f"{long['video_s'] / long['spot_cpu_s']:.2f}x by CPU time (target >= 5x; the CPU is shared with other "
-          "work, so the clock figure is pessimistic; CPU time counts every thread of the process)")
+    print(
+        f"memory: {long['peak_rss_mb']:.0f} MB for {args.minutes:g} min vs {short['peak_rss_mb']:.0f} MB for "
+        f"{args.short_minutes:g} min = {growth:.3f}x for {args.minutes / args.short_minutes:g}x the length "
+        f"(target <= 1.10x)"
+    )
+    print(
+        f"speed: {long['video_s'] / long['spot_s']:.2f}x real time on {args.minutes:g} min by the clock, "
+        f"{long['video_s'] / long['spot_cpu_s']:.2f}x by CPU time (target >= 5x; the CPU is shared with other "
+        "work, so the clock figure is pessimistic; CPU time counts every thread of the process)"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    run_bench(main)

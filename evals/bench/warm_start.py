@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from evals import clips
+from evals.bench import run_bench
 
 QUESTION = "How does the person feel, and why?"
 MODELS = {
@@ -89,4 +90,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_bench(main)

@@ -92,6 +92,56 @@ def test_invented_claims_are_named(sentence: str, problem: str) -> None:
     assert any(problem in found for found in statement.problems), statement.problems
 
 
+GROUP = Finding(
+    "read_emotions",
+    "/tmp/t1.jpg",
+    "#1 Neutral; #2 Neutral; #3 Happiness",
+    "3 people with different emotions: #1 Neutral; #2 Neutral; #3 Happiness",
+    {
+        "people": [
+            {"person": 1, "label": "Neutral", "probability": 0.85, "others_in_same_frames": "#2 Neutral; #3 Happiness"},
+            {"person": 2, "label": "Neutral", "probability": 0.81, "others_in_same_frames": "#1 Neutral; #3 Happiness"},
+            {"person": 3, "label": "Happiness", "probability": 0.96, "others_in_same_frames": "#1 Neutral; #2 Neutral"},
+        ]
+    },
+)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Person 3 looks happy.",
+        "Person 2 is not happy.",
+        "Person 1 looks neutral and person 3 is smiling.",
+        "Read_emotions on t1.jpg: #1 Neutral; #2 Neutral; #3 Happiness.",  # a rendered fact, verbatim
+        "Nobody here looks sad.",
+    ],
+)
+def test_emotions_said_of_the_right_person_pass(sentence: str) -> None:
+    [statement] = check_text(sentence, Evidence.of([GROUP]))
+    assert statement.supported, statement.problems
+
+
+@pytest.mark.parametrize(
+    ("sentence", "problem"),
+    [
+        (
+            "Person 2 is described as having a happy expression.",
+            "'happy' (happiness) was not measured on person 2 (neutral)",
+        ),
+        (
+            "Person 1 looks neutral and person 2 is smiling.",
+            "'smiling' (happiness) was not measured on person 2 (neutral)",
+        ),
+        ("Everyone feels happy.", "'happy' (happiness) was not measured on everyone (not on person 1, 2)"),
+        ("Both look neutral in all frames.", "'neutral' (neutral) was not measured on everyone (not on person 3)"),
+    ],
+)
+def test_an_emotion_said_of_someone_it_was_not_measured_on_is_named(sentence: str, problem: str) -> None:
+    [statement] = check_text(sentence, Evidence.of([GROUP]))
+    assert problem in statement.problems, statement.problems
+
+
 def test_the_grounding_rate_counts_sentences() -> None:
     statements = check_text("Person 1 looks happy. AU4 is high. She says hello.", _evidence())
     assert [s.supported for s in statements] == [True, False, True]
