@@ -25,7 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent.facts import Fact, facts_text
-from agent.grounding import Evidence, check_text, labels_agree
+from agent.grounding import Evidence, check_text, labels_agree, sentences
 from agent.untrusted import MEDIA_TEXT_RULE, fence_facts
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ EXAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ),
 )
 _USER = "Facts:\n{facts}\n\nQuestion: {question}"
+_FACT_MARK = re.compile(r"\[F\d+\]")
+_NAMED_PERSON = re.compile(r"(?:\bperson|#)\s*(\d+)", re.IGNORECASE)
 _RETRY = (
     "Your answer said things the facts do not hold: {problems}. Answer again in the same JSON, using only the facts."
 )
@@ -145,19 +147,28 @@ def _grouped(facts: Sequence[Fact]) -> list[str]:
     return lines
 
 
+def _own_summary(summary: str) -> str:
+    """The summary without the fact lines a small model sometimes copies into it ("… [F2]"): the cited facts
+    follow verbatim anyway, and copied ones would show twice."""
+    return " ".join(_sentence(part) for part in sentences(summary) if not _FACT_MARK.search(part))
+
+
 def render(answer: StructuredAnswer, facts: Sequence[Fact]) -> str:
     """Prose from the structure: the model's summary, then the facts it cites, verbatim, grouped by person."""
     by_id = {fact.id: fact for fact in facts}
-    lines = [_sentence(answer.summary)] if answer.summary else []
+    summary = _own_summary(answer.summary)
+    lines = [summary] if summary else []
     lines += _grouped([by_id[fact_id] for fact_id in answer.evidence])
     return " ".join(line for line in lines if line)
 
 
-def template(label: str | None, facts: Sequence[Fact]) -> str:
+def template(label: str | None, facts: Sequence[Fact], question: str = "") -> str:
     """An explanation from the evidence alone, for when the model's answer cannot be used: the label, and the
-    facts that bear on it (per-person labels and AUs first, then speech and voice, then summaries)."""
+    facts that bear on it (those about the people the question names first; then per-person labels and AUs,
+    speech and voice, summaries)."""
     order = {"label": 0, "action_unit": 1, "transcript": 2, "prosody": 3}
-    chosen = sorted(facts, key=lambda fact: order.get(fact.kind, 4))[:5]
+    named = {int(n) for n in _NAMED_PERSON.findall(question)}
+    chosen = sorted(facts, key=lambda fact: (fact.person not in named, order.get(fact.kind, 4)))[:5]
     opening = f"The tools' answer is {label}." if label else "No tool gave an answer to this question."
     return " ".join([opening, *_grouped(chosen)])
 
@@ -233,7 +244,7 @@ def explain(
         log.info("structured answer rejected (attempt %d): %s", attempt + 1, "; ".join(problems))
         messages = [*messages, AIMessage(content=text), HumanMessage(_RETRY.format(problems="; ".join(problems)))]
     label = parsed.label if parsed is not None else None
-    return Explanation(template(tool_label, facts), "template", label, problems, raw, first_token_s)
+    return Explanation(template(tool_label, facts, question), "template", label, problems, raw, first_token_s)
 
 
 def _question_message(text: str, images: Sequence[dict[str, Any]]) -> HumanMessage:

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from agent.explain import GROUNDED_VERSION, answer_schema, explain, parse_structured, render
+from agent.explain import GROUNDED_VERSION, answer_schema, explain, parse_structured, render, template
 from agent.facts import findings_facts
 from agent.grounding import Evidence, check_text, grounding_rate, labels_agree
 from tests.agent.scripted import ScriptedChatModel
@@ -201,6 +201,16 @@ def test_rendered_prose_quotes_cited_facts_verbatim_by_person() -> None:
     assert grounding_rate(check_text(text, _evidence())) == 1.0
 
 
+def test_fact_lines_copied_into_the_summary_are_not_shown_twice() -> None:
+    facts = findings_facts([ASTRONAUT])
+    copied = "She feels happy. Person 1 (center): Happiness 0.93 (expression classifier probability) [F2]."
+    parsed = parse_structured(json.dumps({"label": "Happiness", "evidence": ["F2"], "summary": copied}), facts)
+    assert parsed is not None
+    assert render(parsed, facts) == (
+        "She feels happy. Person 1 (center): Happiness 0.93 (expression classifier probability) [F2]."
+    )
+
+
 def _reply(label: str, evidence: list[str], summary: str) -> str:
     return json.dumps({"label": label, "evidence": evidence, "summary": summary})
 
@@ -238,6 +248,13 @@ def test_a_wrong_label_twice_falls_back_to_the_evidence_template() -> None:
     assert result.text.startswith("The tools' answer is Happiness. Person 1 (center): Happiness 0.93")
     assert "the reply was not the JSON answer asked for" in result.problems
     assert grounding_rate(check_text(result.text, _evidence())) == 1.0
+
+
+def test_the_template_puts_the_person_asked_about_first() -> None:
+    facts = findings_facts([GROUP])
+    text = template("#1 Neutral; #2 Neutral; #3 Happiness", facts, "How does person 3 feel?")
+    after_label = text.split(". ", 1)[1]
+    assert after_label.startswith("Person 3: Happiness 0.96 (expression classifier probability) [F")
 
 
 def test_key_frames_go_with_the_question_to_a_vision_endpoint() -> None:
