@@ -14,9 +14,13 @@ import io
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agent.service.protocol import RunRequest
+from agent.service.resident import hosting
+
+if TYPE_CHECKING:
+    from agent.session import AgentSession
 
 OutputStream = Literal["stdout", "stderr"]
 Write = Callable[[OutputStream, str], None]
@@ -57,8 +61,9 @@ def command_of(args: Sequence[str]) -> str | None:
     return None
 
 
-def run_command(request: RunRequest, write: Write) -> int:
-    """Run ``mien <request.argv>`` here; its output goes to ``write``; returns its exit code."""
+def run_command(request: RunRequest, write: Write, session: AgentSession | None = None) -> int:
+    """Run ``mien <request.argv>`` here; its output goes to ``write``; returns its exit code. A ``mien ask``
+    answers with ``session`` (the service's own, ``agent.service.resident``)."""
     from agent.cli.app import main  # imported on first use: the service itself needs no CLI
 
     stdout = _EventStream("stdout", write, tty=request.stdout_tty)
@@ -70,6 +75,7 @@ def run_command(request: RunRequest, write: Write) -> int:
         contextlib.redirect_stderr(stderr),
         _terminal(request),
         _logs_to(stderr, level),
+        hosting(session),
     ):
         return main(list(request.argv))
 

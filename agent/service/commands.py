@@ -1,9 +1,12 @@
 """Which ``mien`` commands run in the resident service when it runs, and running one there.
 
 ``mien ask`` and ``mien chat`` start the service on first use (``agent.service.lifecycle.service_session``). The
-perception commands below only *use* a service that already runs, ready, with this process's settings and code:
-starting a chat model to find faces in one photo would cost more than it saves. Anything else, or any doubt, and
-the command runs in this process as before; the output, warnings and exit code are the same either way.
+commands below are handed whole to a service that already runs, ready, with this process's settings and code, so
+that this process imports nothing but the service's client (0.2 s, where the CLI with its models' libraries takes
+3–4 s): ``mien ask`` (answered with the service's own session, ``agent.service.resident``), and the perception
+commands, which never start the service (a chat model to find faces in one photo would cost more than it saves).
+Anything else, or any doubt, and the command runs in this process as before; the output, warnings and exit code
+are the same either way.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ __all__ = ["SERVICE_COMMANDS", "command_of", "main_in_service", "run_in_service"
 
 # Commands whose cost is loading the perception models the service keeps (faces, mesh, expression, speech).
 SERVICE_COMMANDS = frozenset(
-    {"attack", "augment", "body", "cloak", "deidentify", "emotions", "faces", "gallery", "liveness", "spot"}
+    {"ask", "attack", "augment", "body", "cloak", "deidentify", "emotions", "faces", "gallery", "liveness", "spot"}
     | {"transcribe"}
 )
 
@@ -61,8 +64,11 @@ def run_in_service(args: Sequence[str], settings: Settings) -> int | None:
     A service that fails before the command starts leaves it to this process; one that fails mid-command is a
     ``ServiceError`` (the command may have written files, so it is not silently run twice).
     """
-    if command_of(args) not in SERVICE_COMMANDS or _LOCAL_FLAGS & set(args):
+    command = command_of(args)
+    if command not in SERVICE_COMMANDS or _LOCAL_FLAGS & set(args):
         return None
+    if command == "ask" and any(arg == "--model" or arg.startswith("--model=") for arg in args):
+        return None  # another endpoint: answered in this process, as `mien ask` does
     try:
         client = service_client_for(settings)
     except MienError as error:

@@ -179,8 +179,7 @@ class ServiceState:
             with self.activity():
                 try:
                     with self._ask_lock:
-                        self.session()
-                        code = run_command(request, output)
+                        code = run_command(request, output, self.session())
                     events.put(ServiceEvent(type="exit", exit_code=code))
                 except MienError as error:
                     events.put(_error_event(type(error).__name__, str(error), error.exit_code))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import agent.service.commands as service_commands
 from agent.cli.output import console, err_console
 from agent.service.cli_run import OutputStream, command_of, run_command
 from agent.service.commands import SERVICE_COMMANDS, run_in_service
@@ -33,14 +34,26 @@ def test_the_subcommand_is_the_first_word_that_is_not_an_option() -> None:
     assert command_of([]) is None
 
 
-def test_only_perception_commands_go_to_the_service_and_never_help_or_debug(tmp_path: Path) -> None:
-    assert {"faces", "emotions", "transcribe", "spot", "deidentify"} <= SERVICE_COMMANDS
-    assert not {"ask", "chat", "service", "serve", "keys", "batch", "eval"} & SERVICE_COMMANDS  # own paths
+def test_ask_and_the_perception_commands_go_to_the_service_and_never_help_or_debug(tmp_path: Path) -> None:
+    assert {"ask", "faces", "emotions", "transcribe", "spot", "deidentify"} <= SERVICE_COMMANDS
+    assert not {"chat", "service", "serve", "keys", "batch", "eval"} & SERVICE_COMMANDS  # own paths
     settings = Settings(home=tmp_path / "home", service_dir=tmp_path / "run", service="auto")
     assert run_in_service(["faces", "x.jpg"], settings) is None  # no service runs: this process runs it
     assert not (tmp_path / "run" / "service.sock").exists()  # and nothing was started for it
-    for args in (["faces", "--help"], ["--debug", "faces", "x.jpg"], ["ask", "x.jpg", "hi"]):
+    for args in (["faces", "--help"], ["--debug", "faces", "x.jpg"], ["chat", "x.jpg"]):
         assert run_in_service(args, settings) is None
+
+
+def test_ask_with_another_endpoint_never_looks_for_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    def found(_: Settings) -> None:
+        raise AssertionError("looked for the service")
+
+    monkeypatch.setattr(service_commands, "service_client_for", found)
+    settings = Settings(service="auto")
+    assert run_in_service(["ask", "x.jpg", "Who?", "--model", "http://10.0.0.5:8000/v1"], settings) is None
+    assert run_in_service(["ask", "x.jpg", "Who?", "--model=http://10.0.0.5:8000/v1"], settings) is None
+    with pytest.raises(AssertionError, match="looked for the service"):
+        run_in_service(["ask", "x.jpg", "Who?"], settings)
 
 
 def test_a_command_runs_in_the_clients_folder_and_everything_is_put_back(tmp_path: Path) -> None:

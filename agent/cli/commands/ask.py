@@ -13,6 +13,7 @@ from agent.cli.output import console, emit_json, err_console
 from agent.failures import raise_for_answer
 from agent.service.client import AskSession
 from agent.service.lifecycle import service_session
+from agent.service.resident import resident_session
 from agent.session import PRIVACY_MODES, AgentSession, new_thread_id
 from agent.state import PrivacyMode
 from tools.errors import ConfigError
@@ -62,7 +63,11 @@ def ask(
 
 def open_session(stack: contextlib.ExitStack, settings: Settings, model: str | None, quiet: bool) -> AskSession:
     """Open the agent session on ``stack``: in the resident service when it can answer (``MIEN_SERVICE``, started
-    on first use), else in this process (the embedded server, if started, stops when the stack closes)."""
+    on first use), else in this process (the embedded server, if started, stops when the stack closes). Run by
+    the service itself (``/v1/run``), the service's own session."""
+    resident = resident_session()
+    if resident is not None and model is None:
+        return resident
     spinner: contextlib.AbstractContextManager[Any] = (
         contextlib.nullcontext() if quiet else err_console.status("starting the chat model and tools…", spinner="dots")
     )
