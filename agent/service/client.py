@@ -7,7 +7,7 @@ with its exit code); a service that vanishes mid-answer is a ``ServiceError``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -92,28 +92,15 @@ class ServiceClient:
         return True
 
     def ask(self, request: AskRequest, on_token: TokenCallback | None, on_tool: ToolCallback | None) -> Answer:
-        try:
-            with self._client.stream("POST", f"{API_PREFIX}/ask", content=request.model_dump_json()) as response:
-                if response.status_code != 200:
-                    raise _error_from(response.read(), response.status_code, self.paths)
-                for line in response.iter_lines():
-                    if not line.strip():
-                        continue
-                    event = ServiceEvent.model_validate_json(line)
-                    if event.type == "token" and on_token and event.text:
-                        on_token(event.text)
-                    elif event.type == "tool" and on_tool and event.data is not None:
-                        on_tool(event.data)
-                    elif event.type == "answer" and event.data is not None:
-                        from agent.answer import Answer
+        for event in self._events("ask", request.model_dump_json(), timeout=None):
+            if event.type == "token" and on_token and event.text:
+                on_token(event.text)
+            elif event.type == "tool" and on_tool and event.data is not None:
+                on_tool(event.data)
+            elif event.type == "answer" and event.data is not None:
+                from agent.answer import Answer
 
-                        return Answer.from_dict(event.data)
-                    elif event.type == "error":
-                        raise _error(event.kind, event.message, event.exit_code)
-        except httpx.TransportError as error:
-            raise ServiceError(f"the Mien service on {self.paths.socket} stopped answering ({error})") from error
-        except ValidationError as error:
-            raise ServiceError(f"the Mien service sent an unexpected event ({error})") from error
+                return Answer.from_dict(event.data)
         raise ServiceError("the Mien service ended the answer without a result (see its log: mien service status)")
 
     def run(self, request: RunRequest, on_stdout: Callable[[str], object], on_stderr: Callable[[str], object]) -> int:
@@ -122,29 +109,33 @@ class ServiceClient:
         No read timeout: a long command may print nothing for minutes, and a service that dies closes the socket.
         """
         timeout = httpx.Timeout(10.0, read=None)
+        for event in self._events("run", request.model_dump_json(), timeout):
+            if event.type == "stdout" and event.text:
+                on_stdout(event.text)
+            elif event.type == "stderr" and event.text:
+                on_stderr(event.text)
+            elif event.type == "exit" and event.exit_code is not None:
+                return event.exit_code
+        raise ServiceError("the Mien service ended the command without an exit code (see its log: mien service status)")
+
+    def _events(self, route: str, body: str, timeout: httpx.Timeout | None) -> Iterator[ServiceEvent]:
+        """The events of a streamed route as they come; an ``error`` event is raised as the error it names."""
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
-            with self._client.stream(
-                "POST", f"{API_PREFIX}/run", content=request.model_dump_json(), timeout=timeout
-            ) as response:
+            with self._client.stream("POST", f"{API_PREFIX}/{route}", content=body, **extra) as response:
                 if response.status_code != 200:
                     raise _error_from(response.read(), response.status_code, self.paths)
                 for line in response.iter_lines():
                     if not line.strip():
                         continue
                     event = ServiceEvent.model_validate_json(line)
-                    if event.type == "stdout" and event.text:
-                        on_stdout(event.text)
-                    elif event.type == "stderr" and event.text:
-                        on_stderr(event.text)
-                    elif event.type == "exit" and event.exit_code is not None:
-                        return event.exit_code
-                    elif event.type == "error":
+                    if event.type == "error":
                         raise _error(event.kind, event.message, event.exit_code)
+                    yield event
         except httpx.TransportError as error:
             raise ServiceError(f"the Mien service on {self.paths.socket} stopped answering ({error})") from error
         except ValidationError as error:
             raise ServiceError(f"the Mien service sent an unexpected event ({error})") from error
-        raise ServiceError("the Mien service ended the command without an exit code (see its log: mien service status)")
 
     def history(self, thread_id: str) -> list[tuple[str, str]]:
         try:

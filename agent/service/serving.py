@@ -138,58 +138,53 @@ class ServiceState:
 
     def ask_events(self, request: AskRequest) -> Iterator[str]:
         """Run one ask on a worker thread and yield its events as JSON lines as they happen."""
-        events: queue.Queue[ServiceEvent | None] = queue.Queue()
+        log.info("ask in thread %s (%d media)", request.thread, len(request.media))  # no question: privacy
 
-        def work() -> None:
-            log.info("ask in thread %s (%d media)", request.thread, len(request.media))  # no question: privacy
-            with self.activity():
-                try:
-                    with self._ask_lock:
-                        answer = self.session().ask(
-                            request.question,
-                            [Path(path) for path in request.media],
-                            request.thread,
-                            request.privacy,
-                            on_token=lambda text: events.put(ServiceEvent(type="token", text=text)),
-                            on_tool=lambda data: events.put(ServiceEvent(type="tool", data=dict(data))),
-                        )
-                    events.put(ServiceEvent(type="answer", data=answer.to_dict()))
-                except MienError as error:
-                    events.put(_error_event(type(error).__name__, str(error), error.exit_code))
-                except Exception as error:  # a bug: logged here in full, one line for the client
-                    log.exception("ask failed")
-                    events.put(_error_event("internal", f"{type(error).__name__}: {error}", 70))
-                finally:
-                    events.put(None)
+        def work(emit: Callable[[ServiceEvent], None]) -> ServiceEvent:
+            answer = self.session().ask(
+                request.question,
+                [Path(path) for path in request.media],
+                request.thread,
+                request.privacy,
+                on_token=lambda text: emit(ServiceEvent(type="token", text=text)),
+                on_tool=lambda data: emit(ServiceEvent(type="tool", data=dict(data))),
+            )
+            return ServiceEvent(type="answer", data=answer.to_dict())
 
-        threading.Thread(target=work, name="mien-service-ask", daemon=True).start()
-        while (event := events.get()) is not None:
-            yield event.model_dump_json(exclude_none=True) + "\n"
+        return self._streamed("ask", work)
 
     def run_events(self, request: RunRequest) -> Iterator[str]:
         """Run one ``mien`` command (``cli_run``) on a worker thread, after the session has loaded (its models
         are the point); yield its output and exit code as JSON lines."""
+        log.info("run %s", command_of(request.argv))  # only the command: paths and values stay private
+
+        def work(emit: Callable[[ServiceEvent], None]) -> ServiceEvent:
+            def output(stream: OutputStream, text: str) -> None:
+                emit(ServiceEvent(type=stream, text=text))
+
+            return ServiceEvent(type="exit", exit_code=run_command(request, output, self.session()))
+
+        return self._streamed("run", work)
+
+    def _streamed(self, name: str, work: Callable[[Callable[[ServiceEvent], None]], ServiceEvent]) -> Iterator[str]:
+        """``work`` on a worker thread, under the one lock, counted as activity; the events it emits, then the one
+        it returns (or the error it raised), as JSON lines as they happen."""
         events: queue.Queue[ServiceEvent | None] = queue.Queue()
 
-        def output(stream: OutputStream, text: str) -> None:
-            events.put(ServiceEvent(type=stream, text=text))
-
-        def work() -> None:
-            log.info("run %s", command_of(request.argv))  # only the command: paths and values stay private
+        def worker() -> None:
             with self.activity():
                 try:
                     with self._ask_lock:
-                        code = run_command(request, output, self.session())
-                    events.put(ServiceEvent(type="exit", exit_code=code))
+                        events.put(work(events.put))
                 except MienError as error:
                     events.put(_error_event(type(error).__name__, str(error), error.exit_code))
                 except Exception as error:  # a bug: logged here in full, one line for the client
-                    log.exception("run failed")
+                    log.exception("%s failed", name)
                     events.put(_error_event("internal", f"{type(error).__name__}: {error}", 70))
                 finally:
                     events.put(None)
 
-        threading.Thread(target=work, name="mien-service-run", daemon=True).start()
+        threading.Thread(target=worker, name=f"mien-service-{name}", daemon=True).start()
         while (event := events.get()) is not None:
             yield event.model_dump_json(exclude_none=True) + "\n"
 
