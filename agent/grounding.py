@@ -22,9 +22,11 @@ from tools.langchain_tools.types import Finding
 # Emotion words and the class each names (the seven basic classes of the expression model, plus contempt).
 EMOTION_WORDS: dict[str, str] = {
     "happy": "happiness", "happiness": "happiness", "happily": "happiness", "joy": "happiness", "joyful": "happiness",
-    "cheerful": "happiness", "glad": "happiness", "smiling": "happiness",
+    "cheerful": "happiness", "glad": "happiness", "smiling": "happiness", "happier": "happiness",
+    "happiest": "happiness",
     "sad": "sadness", "sadness": "sadness", "unhappy": "sadness", "upset": "sadness", "sorrow": "sadness",
-    "angry": "anger", "anger": "anger", "furious": "anger", "annoyed": "anger",
+    "sadder": "sadness", "saddest": "sadness",
+    "angry": "anger", "anger": "anger", "furious": "anger", "annoyed": "anger", "angrier": "anger",
     "afraid": "fear", "fear": "fear", "scared": "fear", "fearful": "fear", "anxious": "fear", "frightened": "fear",
     "surprise": "surprise", "surprised": "surprise", "astonished": "surprise", "shocked": "surprise",
     "disgust": "disgust", "disgusted": "disgust",

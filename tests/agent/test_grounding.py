@@ -134,6 +134,7 @@ def test_emotions_said_of_the_right_person_pass(sentence: str) -> None:
             "'smiling' (happiness) was not measured on person 2 (neutral)",
         ),
         ("Everyone feels happy.", "'happy' (happiness) was not measured on everyone (not on person 1, 2)"),
+        ("Person 1 is happier than person 2.", "'happier' (happiness) was not measured on person 1 (neutral)"),
         ("Both look neutral in all frames.", "'neutral' (neutral) was not measured on everyone (not on person 3)"),
     ],
 )
