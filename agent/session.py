@@ -25,7 +25,7 @@ from agent.graph import AgentParts, build_graph, turn_input
 from agent.model import ChatEndpoint, open_endpoint
 from agent.router import SemanticRouter
 from agent.state import PrivacyMode
-from agent.thread_lock import thread_turn
+from agent.thread_lock import setup_lock, thread_turn
 from tools.errors import ConfigError
 from tools.langchain_tools import build_tools
 from tools.media import probe_media
@@ -178,10 +178,19 @@ def open_threads(settings: Settings) -> Iterator[SqliteSaver]:
     path = threads_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     # WAL and a busy timeout: two processes on one home (two `mien chat`) read while the other writes, and wait
-    # for each other's writes instead of failing with "database is locked".
-    connection = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0)
-    connection.execute("PRAGMA journal_mode = WAL")
+    # for each other's writes instead of failing with "database is locked". Switching a new file to WAL and
+    # creating the tables is done by one process at a time (a file lock): two `mien chat` started together on a
+    # fresh home raced there, and SQLite can refuse a journal-mode change at once, without its busy timeout.
+    with setup_lock(settings.home, "threads"):
+        connection = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0)
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            saver = SqliteSaver(connection)
+            saver.setup()
+        except BaseException:
+            connection.close()
+            raise
     try:
-        yield SqliteSaver(connection)
+        yield saver
     finally:
         connection.close()

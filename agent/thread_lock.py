@@ -21,6 +21,20 @@ from tools.errors import ServiceError
 
 
 @contextmanager
+def setup_lock(home: Path, name: str) -> Iterator[None]:
+    """Hold ``<home>/locks/setup-<name>.lock`` exclusively (blocking): one process at a time creates or migrates
+    a shared store. Released by the kernel if the process dies."""
+    folder = Path(home) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"setup-{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
 def thread_turn(home: Path, thread_id: str, timeout_s: float = 600.0) -> Iterator[float]:
     """Hold the thread's lock for one turn; yields the seconds spent waiting for it. Raises ``ServiceError`` when
     another process holds it for longer than ``timeout_s``."""
